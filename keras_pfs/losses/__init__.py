@@ -1,0 +1,45 @@
+"""Distillation losses, one module per family, looked up by name.
+
+Adding a method is one module here, one entry in `_REGISTRY` and one test file.
+"""
+
+from keras_pfs.losses.base import DistillationLoss
+from keras_pfs.losses.pixel_similarity import PixelSimilarityLoss, pixel_similarity_loss
+
+_REGISTRY = {
+    "pfs": PixelSimilarityLoss,
+}
+
+
+def names():
+    """Names accepted by `get`, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(name, **kwargs):
+    """Builds the distillation loss registered under `name`.
+
+    Args:
+        name: a registry name (see `names()`), or a `DistillationLoss`
+            instance, which is returned as is.
+        **kwargs: constructor arguments of the loss class.
+
+    Returns:
+        A `DistillationLoss`.
+    """
+    if isinstance(name, DistillationLoss):
+        return name
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"Unknown distillation loss {name!r}; known: {', '.join(names())}."
+        )
+    return _REGISTRY[name](**kwargs)
+
+
+__all__ = [
+    "DistillationLoss",
+    "PixelSimilarityLoss",
+    "get",
+    "names",
+    "pixel_similarity_loss",
+]

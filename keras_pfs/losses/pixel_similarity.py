@@ -1,0 +1,131 @@
+"""Pixel-wise feature similarity (PFS) distillation loss.
+
+Reference:
+    Y. Shan, "Distilling Pixel-Wise Feature Similarities for Semantic
+    Segmentation", arXiv:1910.14226, 2019.
+"""
+
+import keras
+from keras import ops
+
+from keras_pfs.losses.base import DistillationLoss
+
+# Squared norms below this are treated as this value when normalising, so a
+# zero feature vector becomes a zero unit vector (similarity 0 to every pixel)
+# instead of 0 / 0 = NaN.
+_NORM_EPSILON = 1e-12
+
+
+def _unit_pixels(features):
+    """Flattens (B, H, W, C) to (B, N, C) with every pixel L2-normalised."""
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], -1, shape[-1]))
+    squared_norm = ops.sum(ops.square(flat), axis=-1, keepdims=True)
+    return flat * ops.rsqrt(ops.maximum(squared_norm, _NORM_EPSILON))
+
+
+def _match_grid(teacher_features, student_features):
+    """Resizes the student's features bilinearly to the teacher's grid.
+
+    The teacher's grid is the reference: both N x N matrices must index the
+    same pixels, and the student is the side that is being taught.
+    """
+    t_shape = ops.shape(teacher_features)
+    s_shape = ops.shape(student_features)
+    if (
+        isinstance(t_shape[1], int)
+        and isinstance(s_shape[1], int)
+        and tuple(t_shape[1:3]) == tuple(s_shape[1:3])
+    ):
+        return student_features
+    return ops.image.resize(
+        student_features,
+        (t_shape[1], t_shape[2]),
+        interpolation="bilinear",
+        antialias=False,
+    )
+
+
+def pixel_similarity_loss(teacher_features, student_features, method="gram"):
+    """PFS loss: squared difference of pixel-to-pixel cosine similarities.
+
+    Each pixel's feature vector is L2-normalised over channels; for teacher
+    and student the N x N matrix of cosine similarities between all pixel
+    pairs (N = H * W) is formed, and the loss of an image is the mean over all
+    (i, j) of (S_teacher - S_student)^2. Channel widths may differ, so no
+    adapter is needed. If the student's grid differs from the teacher's, the
+    student's features are first resized bilinearly to the teacher's grid.
+
+    `method="gram"` uses the exact identity
+
+        sum_ij (A A^T - B B^T)_ij^2 = |A^T A|^2 + |B^T B|^2 - 2 |A^T B|^2
+
+    (Frobenius norms; A, B the N x C unit-pixel matrices), which costs
+    O(N C^2) time and O(C^2) memory instead of O(N^2 C) and O(N^2), so it runs
+    on grids where the N x N matrices do not fit in memory.
+    `method="dense"` builds the matrices and is kept as the reference.
+
+    Args:
+        teacher_features: `(B, H, W, Ct)` tensor.
+        student_features: `(B, h, w, Cs)` tensor.
+        method: `"gram"` (default) or `"dense"`.
+
+    Returns:
+        `(B,)` tensor, the loss of each image.
+
+    Example:
+
+    >>> t = keras.random.normal((2, 8, 8, 64))
+    >>> s = keras.random.normal((2, 8, 8, 16))
+    >>> pixel_similarity_loss(t, s).shape
+    (2,)
+    """
+    if method not in ("gram", "dense"):
+        raise ValueError(
+            f"pixel_similarity_loss: method must be 'gram' or 'dense', got {method!r}."
+        )
+    student_features = _match_grid(teacher_features, student_features)
+    a = _unit_pixels(teacher_features)
+    b = _unit_pixels(ops.cast(student_features, a.dtype))
+    num_pixels = ops.cast(ops.shape(a)[1], a.dtype)
+    if method == "dense":
+        s_t = ops.matmul(a, ops.transpose(a, (0, 2, 1)))
+        s_s = ops.matmul(b, ops.transpose(b, (0, 2, 1)))
+        return ops.mean(ops.square(s_t - s_s), axis=(1, 2))
+
+    def squared_frobenius(x, y):
+        return ops.sum(ops.square(ops.matmul(ops.transpose(x, (0, 2, 1)), y)), (1, 2))
+
+    total = squared_frobenius(a, a) + squared_frobenius(b, b) - 2 * squared_frobenius(a, b)
+    # Rounding can push an exact zero slightly negative when S_s == S_t.
+    return ops.maximum(total, 0.0) / ops.square(num_pixels)
+
+
+@keras.saving.register_keras_serializable(package="keras_pfs")
+class PixelSimilarityLoss(DistillationLoss):
+    """Keras loss form of `pixel_similarity_loss`.
+
+    `y_true` is the teacher's feature map and `y_pred` the student's.
+
+    Args:
+        method: `"gram"` (default, exact and memory-light) or `"dense"`.
+        reduction: Keras loss reduction; `None` returns per-image values.
+        name: loss name.
+
+    Example:
+
+    >>> loss = PixelSimilarityLoss(reduction=None)
+    >>> loss(keras.random.normal((2, 4, 4, 8)), keras.random.normal((2, 4, 4, 3))).shape
+    (2,)
+    """
+
+    def __init__(self, method="gram", reduction="sum_over_batch_size",
+                 name="pixel_similarity", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.method = method
+
+    def call(self, y_true, y_pred):
+        return pixel_similarity_loss(y_true, y_pred, method=self.method)
+
+    def get_config(self):
+        return {**super().get_config(), "method": self.method}
