@@ -4,9 +4,20 @@ Adding a method is one module here, one entry in `_REGISTRY` and one test file.
 """
 
 from keras_pfs.losses.base import DistillationLoss
+from keras_pfs.losses.cross_entropy import (
+    SegmentationCrossEntropy,
+    segmentation_cross_entropy,
+    valid_mask,
+)
 from keras_pfs.losses.pixel_similarity import PixelSimilarityLoss, pixel_similarity_loss
+from keras_pfs.losses.weighted_imitation import (
+    WeightedImitationLoss,
+    knowledge_gap_weights,
+    weighted_imitation_loss,
+)
 
 _REGISTRY = {
+    "imitation": WeightedImitationLoss,
     "pfs": PixelSimilarityLoss,
 }
 
@@ -39,7 +50,13 @@ def get(name, **kwargs):
 __all__ = [
     "DistillationLoss",
     "PixelSimilarityLoss",
+    "SegmentationCrossEntropy",
+    "WeightedImitationLoss",
     "get",
     "names",
+    "knowledge_gap_weights",
     "pixel_similarity_loss",
+    "segmentation_cross_entropy",
+    "valid_mask",
+    "weighted_imitation_loss",
 ]

@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from keras_pfs.losses.base import DistillationLoss
+from keras_pfs.losses.utils import match_grid
 
 # Squared norms below this are treated as this value when normalising, so a
 # zero feature vector becomes a zero unit vector (similarity 0 to every pixel)
@@ -22,28 +23,6 @@ def _unit_pixels(features):
     flat = ops.reshape(features, (shape[0], -1, shape[-1]))
     squared_norm = ops.sum(ops.square(flat), axis=-1, keepdims=True)
     return flat * ops.rsqrt(ops.maximum(squared_norm, _NORM_EPSILON))
-
-
-def _match_grid(teacher_features, student_features):
-    """Resizes the student's features bilinearly to the teacher's grid.
-
-    The teacher's grid is the reference: both N x N matrices must index the
-    same pixels, and the student is the side that is being taught.
-    """
-    t_shape = ops.shape(teacher_features)
-    s_shape = ops.shape(student_features)
-    if (
-        isinstance(t_shape[1], int)
-        and isinstance(s_shape[1], int)
-        and tuple(t_shape[1:3]) == tuple(s_shape[1:3])
-    ):
-        return student_features
-    return ops.image.resize(
-        student_features,
-        (t_shape[1], t_shape[2]),
-        interpolation="bilinear",
-        antialias=False,
-    )
 
 
 def pixel_similarity_loss(teacher_features, student_features, method="gram"):
@@ -84,7 +63,7 @@ def pixel_similarity_loss(teacher_features, student_features, method="gram"):
         raise ValueError(
             f"pixel_similarity_loss: method must be 'gram' or 'dense', got {method!r}."
         )
-    student_features = _match_grid(teacher_features, student_features)
+    student_features = match_grid(teacher_features, student_features)
     a = _unit_pixels(teacher_features)
     b = _unit_pixels(ops.cast(student_features, a.dtype))
     num_pixels = ops.cast(ops.shape(a)[1], a.dtype)
@@ -96,7 +75,9 @@ def pixel_similarity_loss(teacher_features, student_features, method="gram"):
     def squared_frobenius(x, y):
         return ops.sum(ops.square(ops.matmul(ops.transpose(x, (0, 2, 1)), y)), (1, 2))
 
-    total = squared_frobenius(a, a) + squared_frobenius(b, b) - 2 * squared_frobenius(a, b)
+    total = (
+        squared_frobenius(a, a) + squared_frobenius(b, b) - 2 * squared_frobenius(a, b)
+    )
     # Rounding can push an exact zero slightly negative when S_s == S_t.
     return ops.maximum(total, 0.0) / ops.square(num_pixels)
 
@@ -119,8 +100,13 @@ class PixelSimilarityLoss(DistillationLoss):
     (2,)
     """
 
-    def __init__(self, method="gram", reduction="sum_over_batch_size",
-                 name="pixel_similarity", dtype=None):
+    def __init__(
+        self,
+        method="gram",
+        reduction="sum_over_batch_size",
+        name="pixel_similarity",
+        dtype=None,
+    ):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.method = method
 
