@@ -9,6 +9,7 @@ from keras_pfs.losses.cross_entropy import (
     segmentation_cross_entropy,
     valid_mask,
 )
+from keras_pfs.losses.pixel_kd import PixelKDLoss, pixel_kd_loss
 from keras_pfs.losses.pixel_similarity import PixelSimilarityLoss, pixel_similarity_loss
 from keras_pfs.losses.weighted_imitation import (
     WeightedImitationLoss,
@@ -18,6 +19,7 @@ from keras_pfs.losses.weighted_imitation import (
 
 _REGISTRY = {
     "imitation": WeightedImitationLoss,
+    "kd": PixelKDLoss,
     "pfs": PixelSimilarityLoss,
 }
 
@@ -49,12 +51,14 @@ def get(name, **kwargs):
 
 __all__ = [
     "DistillationLoss",
+    "PixelKDLoss",
     "PixelSimilarityLoss",
     "SegmentationCrossEntropy",
     "WeightedImitationLoss",
     "get",
     "names",
     "knowledge_gap_weights",
+    "pixel_kd_loss",
     "pixel_similarity_loss",
     "segmentation_cross_entropy",
     "valid_mask",

@@ -1,0 +1,143 @@
+"""Pixel-wise KD against a float64 NumPy transcription of its definition."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_pfs import losses
+from keras_pfs.losses.pixel_kd import PixelKDLoss, pixel_kd_loss
+
+
+def _log_softmax(x):
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def reference(teacher, student, mask, temperature):
+    """Mean over valid pixels of KL(softmax(t/T) || softmax(s/T)) * T^2."""
+    log_p_t = _log_softmax(teacher / temperature)
+    log_p_s = _log_softmax(student / temperature)
+    kl = (np.exp(log_p_t) * (log_p_t - log_p_s)).sum(-1) * temperature**2
+    count = mask.sum(axis=(1, 2))
+    return np.where(count > 0, (kl * mask).sum(axis=(1, 2)) / np.maximum(count, 1), 0)
+
+
+def finite_difference_gradient(f, x, step=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += step
+        minus[index] -= step
+        grad[index] = (f(plus) - f(minus)) / (2 * step)
+    return grad
+
+
+def _inputs(rng, shape=(3, 4, 5, 6)):
+    teacher = rng.normal(size=shape) * 3
+    student = rng.normal(size=shape) * 3
+    mask = (rng.uniform(size=shape[:3]) > 0.3).astype(np.float64)
+    mask[-1] = 0.0  # an image without any labelled pixel
+    return teacher, student, mask
+
+
+@pytest.mark.parametrize("temperature", [1.0, 4.0])
+def test_values_match_reference(temperature):
+    teacher, student, mask = _inputs(np.random.default_rng(0))
+    got = pixel_kd_loss(
+        teacher.astype("float32"),
+        student.astype("float32"),
+        mask.astype("float32"),
+        temperature=temperature,
+    )
+    want = reference(teacher, student, mask, temperature)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, rtol=1e-5)
+    assert want[-1] == 0.0
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+def test_gradients_match_finite_differences(temperature):
+    rng = np.random.default_rng(1)
+    teacher, student, mask = _inputs(rng, shape=(2, 2, 3, 4))
+    weights = rng.uniform(0.5, 1.5, size=2)  # checks each image's value, not the sum
+
+    t_var, s_var = tf.Variable(teacher), tf.Variable(student)
+    with tf.GradientTape() as tape:
+        objective = tf.reduce_sum(
+            weights * pixel_kd_loss(t_var, s_var, mask, temperature=temperature)
+        )
+    grad_t, grad_s = (g.numpy() for g in tape.gradient(objective, [t_var, s_var]))
+
+    def objective_np(t, s):
+        return (weights * reference(t, s, mask, temperature)).sum()
+
+    want_t = finite_difference_gradient(lambda t: objective_np(t, student), teacher)
+    want_s = finite_difference_gradient(lambda s: objective_np(teacher, s), student)
+    for got, want in ((grad_t, want_t), (grad_s, want_s)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_void_pixels_contribute_nothing():
+    teacher, student, mask = _inputs(np.random.default_rng(2))
+    noisy = np.where(mask[..., None] > 0, student, student + 100.0)
+    s_var = tf.Variable(noisy.astype("float32"))
+    with tf.GradientTape() as tape:
+        values = pixel_kd_loss(teacher.astype("float32"), s_var, mask.astype("float32"))
+        total = tf.reduce_sum(values)
+    grad = tape.gradient(total, s_var).numpy()
+    np.testing.assert_allclose(
+        values.numpy(), reference(teacher, student, mask, 1.0), rtol=1e-5
+    )
+    assert np.all(grad[mask == 0] == 0) and np.all(np.isfinite(grad))
+
+
+def test_identical_logits_give_zero():
+    logits = np.random.default_rng(3).normal(size=(2, 3, 3, 4)).astype("float32")
+    np.testing.assert_allclose(pixel_kd_loss(logits, logits).numpy(), 0.0, atol=1e-6)
+
+
+def test_class_forms_agree_with_function():
+    teacher, student, mask = (
+        x.astype("float32") for x in _inputs(np.random.default_rng(4))
+    )
+    loss = PixelKDLoss(temperature=3.0, reduction=None)
+    unmasked = pixel_kd_loss(teacher, student, temperature=3.0).numpy()
+    masked = pixel_kd_loss(teacher, student, mask, temperature=3.0).numpy()
+    np.testing.assert_allclose(loss(teacher, student).numpy(), unmasked, rtol=1e-6)
+    got = loss.compute_loss(
+        {"features": None, "logits": teacher},
+        {"features": None, "logits": student},
+        mask,
+    )
+    np.testing.assert_allclose(got.numpy(), masked, rtol=1e-6)
+    assert PixelKDLoss.output_key == "logits"
+
+
+def test_rejects_non_positive_temperature():
+    with pytest.raises(ValueError, match="temperature"):
+        PixelKDLoss(temperature=0.0)
+
+
+def test_config_and_serialization_round_trips(tmp_path):
+    loss = PixelKDLoss(temperature=2.0, reduction="sum", name="kd_test")
+    assert PixelKDLoss.from_config(loss.get_config()).get_config() == loss.get_config()
+    for restored in (
+        keras.losses.deserialize(keras.losses.serialize(loss)),
+        keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(loss)
+        ),
+    ):
+        assert isinstance(restored, PixelKDLoss)
+        assert restored.get_config() == loss.get_config()
+
+    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Identity()])
+    model.compile(loss=loss)
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras").loss
+    assert isinstance(restored, PixelKDLoss)
+    assert restored.get_config() == loss.get_config()
+
+
+def test_registry():
+    loss = losses.get("kd", temperature=2.0)
+    assert isinstance(loss, PixelKDLoss) and loss.temperature == 2.0
