@@ -1,0 +1,42 @@
+"""Resizes a feature map to the spatial size of another tensor."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_pfs")
+class ResizeLike(keras.layers.Layer):
+    """Resizes `inputs[0]` to the height and width of `inputs[1]`.
+
+    Fixed-factor upsampling (as in `keras.layers.UpSampling2D`) breaks on
+    images whose size is not a multiple of the network stride (CamVid's
+    240x180 gives 23 rows at stride 8, 6 at stride 32). Resizing to the
+    reference's actual size works for any input size.
+
+    Args:
+        interpolation: `"bilinear"` or `"nearest"`.
+
+    Example:
+
+    >>> x = keras.ops.zeros((1, 6, 8, 4))
+    >>> ResizeLike()([x, keras.ops.zeros((1, 23, 30, 16))]).shape
+    (1, 23, 30, 4)
+    """
+
+    def __init__(self, interpolation="bilinear", **kwargs):
+        super().__init__(**kwargs)
+        self.interpolation = interpolation
+
+    def call(self, inputs):
+        x, reference = inputs
+        size = ops.shape(reference)[1:3]
+        return ops.image.resize(
+            x, size, interpolation=self.interpolation, antialias=False
+        )
+
+    def compute_output_shape(self, input_shape):
+        x_shape, reference_shape = input_shape
+        return (x_shape[0], reference_shape[1], reference_shape[2], x_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "interpolation": self.interpolation}

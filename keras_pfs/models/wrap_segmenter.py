@@ -1,0 +1,61 @@
+"""Turns a user's functional segmentation model into the two-output form."""
+
+import keras
+
+from keras_pfs.models.resize_like import ResizeLike
+
+
+def wrap_segmenter(model, feature_layer, logits_layer=None, name=None):
+    """Exposes a functional model's logits and one inner feature map.
+
+    Args:
+        model: a functional `keras.Model` from images to logits
+            `(B, h, w, K)` (no softmax: distillation needs logits).
+        feature_layer: name of the layer whose output is distilled, ideally
+            a high-level map at stride 8 (at worst 16).
+        logits_layer: name of the layer giving logits; defaults to the
+            model's single output.
+        name: name of the wrapped model.
+
+    Returns:
+        A `keras.Model` on the same input, returning
+        `{"logits": (B, H, W, K), "features": (B, H', W', C)}`, with logits
+        resized to the input size if the model's are smaller.
+
+    Example:
+
+    >>> wrapped = wrap_segmenter(model, feature_layer="decoder_relu")  # doctest: +SKIP
+    """
+    if not getattr(model, "_is_graph_network", False):
+        raise ValueError(
+            f"wrap_segmenter needs a functional keras.Model; {model.name!r} is "
+            f"{type(model).__name__}. Return a dict with 'logits' and "
+            "'features' from its call() instead."
+        )
+    layer_names = [layer.name for layer in model.layers]
+
+    def output_of(layer_name, what):
+        if layer_name not in layer_names:
+            raise ValueError(
+                f"wrap_segmenter: model {model.name!r} has no layer {layer_name!r} "
+                f"({what}); its last layers are {layer_names[-5:]}."
+            )
+        return model.get_layer(layer_name).output
+
+    features = output_of(feature_layer, "feature_layer")
+    if logits_layer is None:
+        if len(model.outputs) != 1:
+            raise ValueError(
+                f"wrap_segmenter: model {model.name!r} has {len(model.outputs)} "
+                "outputs; name the logits with logits_layer=."
+            )
+        logits = model.outputs[0]
+    else:
+        logits = output_of(logits_layer, "logits_layer")
+    images = model.inputs[0]
+    logits = ResizeLike(name="logits")([logits, images])
+    return keras.Model(
+        model.inputs,
+        {"logits": logits, "features": features},
+        name=name or f"{model.name}_wrapped",
+    )
