@@ -9,6 +9,10 @@ from keras_pfs.losses.cross_entropy import (
     segmentation_cross_entropy,
     valid_mask,
 )
+from keras_pfs.losses.pairwise_similarity import (
+    PairwiseSimilarityLoss,
+    pairwise_similarity_loss,
+)
 from keras_pfs.losses.pixel_kd import PixelKDLoss, pixel_kd_loss
 from keras_pfs.losses.pixel_similarity import PixelSimilarityLoss, pixel_similarity_loss
 from keras_pfs.losses.weighted_imitation import (
@@ -21,6 +25,7 @@ _REGISTRY = {
     "imitation": WeightedImitationLoss,
     "kd": PixelKDLoss,
     "pfs": PixelSimilarityLoss,
+    "skd": PairwiseSimilarityLoss,
 }
 
 
@@ -51,6 +56,7 @@ def get(name, **kwargs):
 
 __all__ = [
     "DistillationLoss",
+    "PairwiseSimilarityLoss",
     "PixelKDLoss",
     "PixelSimilarityLoss",
     "SegmentationCrossEntropy",
@@ -58,6 +64,7 @@ __all__ = [
     "get",
     "names",
     "knowledge_gap_weights",
+    "pairwise_similarity_loss",
     "pixel_kd_loss",
     "pixel_similarity_loss",
     "segmentation_cross_entropy",

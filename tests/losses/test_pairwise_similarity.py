@@ -1,0 +1,171 @@
+"""SKD pair-wise loss against a float64 NumPy transcription of its definition."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_pfs import losses
+from keras_pfs.losses.pairwise_similarity import (
+    PairwiseSimilarityLoss,
+    _pool_nodes,
+    pairwise_similarity_loss,
+)
+
+
+def resize_bilinear(x, height, width):
+    """Half-pixel-centre bilinear resize, no antialiasing (align_corners=False)."""
+
+    def axis_weights(size_in, size_out):
+        src = np.clip((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0, None)
+        low = np.minimum(np.floor(src).astype(int), size_in - 1)
+        high = np.minimum(low + 1, size_in - 1)
+        frac = src - low
+        weights = np.zeros((size_out, size_in))
+        np.add.at(weights, (np.arange(size_out), low), 1 - frac)
+        np.add.at(weights, (np.arange(size_out), high), frac)
+        return weights
+
+    rows, cols = axis_weights(x.shape[1], height), axis_weights(x.shape[2], width)
+    return np.einsum("hH,wW,bHWc->bhwc", rows, cols, x)
+
+
+def pool_nodes(x, scale):
+    """nn.MaxPool2d(kernel=stride=int(scale * size), ceil_mode=True), NHWC."""
+    _, height, width, _ = x.shape
+    kh, kw = max(int(height * scale), 1), max(int(width * scale), 1)
+    nodes = [
+        [x[:, i : i + kh, j : j + kw].max(axis=(1, 2)) for j in range(0, width, kw)]
+        for i in range(0, height, kh)
+    ]
+    return np.stack([np.stack(row, axis=1) for row in nodes], axis=1)
+
+
+def reference(teacher, student, scale):
+    """Mean over node pairs of the squared cosine-affinity difference."""
+    if student.shape[1:3] != teacher.shape[1:3]:
+        student = resize_bilinear(student, *teacher.shape[1:3])
+
+    def affinity(x):
+        nodes = pool_nodes(x, scale).reshape(x.shape[0], -1, x.shape[-1])
+        nodes = nodes / np.linalg.norm(nodes, axis=-1, keepdims=True)
+        return nodes @ nodes.transpose(0, 2, 1)
+
+    return ((affinity(teacher) - affinity(student)) ** 2).mean(axis=(1, 2))
+
+
+def finite_difference_gradient(f, x, step=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += step
+        minus[index] -= step
+        grad[index] = (f(plus) - f(minus)) / (2 * step)
+    return grad
+
+
+# (teacher shape, student shape, pool_scale): an odd grid giving 3 x 3 nodes
+# with partial last patches, an even one giving 2 x 2, a student on a coarser
+# grid, and nodes outnumbering channels (the Gram branch).
+CASES = [
+    ((2, 7, 9, 6), (2, 7, 9, 4), 0.5),
+    ((2, 8, 8, 5), (2, 8, 8, 5), 0.5),
+    ((2, 6, 7, 4), (2, 3, 4, 3), 0.5),
+    ((2, 10, 9, 3), (2, 10, 9, 2), 0.2),
+]
+
+
+@pytest.mark.parametrize("t_shape,s_shape,scale", CASES)
+def test_values_match_reference(t_shape, s_shape, scale):
+    rng = np.random.default_rng(0)
+    teacher, student = rng.normal(size=t_shape), rng.normal(size=s_shape)
+    got = pairwise_similarity_loss(
+        teacher.astype("float32"), student.astype("float32"), pool_scale=scale
+    )
+    want = reference(teacher, student, scale)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("t_shape,s_shape,scale", CASES)
+def test_gradients_match_finite_differences(t_shape, s_shape, scale):
+    rng = np.random.default_rng(1)
+    teacher, student = rng.normal(size=t_shape), rng.normal(size=s_shape)
+    weights = rng.uniform(0.5, 1.5, size=t_shape[0])
+
+    t_var, s_var = tf.Variable(teacher), tf.Variable(student)
+    with tf.GradientTape() as tape:
+        objective = tf.reduce_sum(
+            weights * pairwise_similarity_loss(t_var, s_var, pool_scale=scale)
+        )
+    grad_t, grad_s = (g.numpy() for g in tape.gradient(objective, [t_var, s_var]))
+
+    def objective_np(t, s):
+        return (weights * reference(t, s, scale)).sum()
+
+    want_t = finite_difference_gradient(lambda t: objective_np(t, student), teacher)
+    want_s = finite_difference_gradient(lambda s: objective_np(teacher, s), student)
+    for got, want in ((grad_t, want_t), (grad_s, want_s)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("size,nodes", [(65, 3), (64, 2), (33, 3), (3, 3)])
+def test_node_grid_follows_official_ceil_mode_pooling(size, nodes):
+    features = np.random.default_rng(2).normal(size=(1, size, size, 2))
+    pooled = _pool_nodes(features, 0.5)
+    assert tuple(pooled.shape) == (1, nodes, nodes, 2)
+    np.testing.assert_array_equal(pooled, pool_nodes(features, 0.5))
+
+
+def test_identical_features_give_zero():
+    features = np.random.default_rng(3).normal(size=(2, 6, 6, 4)).astype("float32")
+    np.testing.assert_allclose(
+        pairwise_similarity_loss(features, features).numpy(), 0.0, atol=1e-7
+    )
+
+
+def test_class_forms_agree_and_ignore_the_mask():
+    rng = np.random.default_rng(4)
+    teacher = rng.normal(size=(2, 7, 7, 6)).astype("float32")
+    student = rng.normal(size=(2, 7, 7, 3)).astype("float32")
+    want = pairwise_similarity_loss(teacher, student, pool_scale=0.3).numpy()
+    loss = PairwiseSimilarityLoss(pool_scale=0.3, reduction=None)
+    np.testing.assert_allclose(loss(teacher, student).numpy(), want, rtol=1e-6)
+    got = loss.compute_loss(
+        {"features": teacher, "logits": None},
+        {"features": student, "logits": None},
+        np.zeros((2, 28, 28), "float32"),
+    )
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    assert PairwiseSimilarityLoss.output_key == "features"
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.5])
+def test_rejects_pool_scale_outside_unit_interval(scale):
+    with pytest.raises(ValueError, match="pool_scale"):
+        PairwiseSimilarityLoss(pool_scale=scale)
+
+
+def test_config_and_serialization_round_trips(tmp_path):
+    loss = PairwiseSimilarityLoss(pool_scale=0.25, reduction="sum", name="skd_test")
+    config = loss.get_config()
+    assert PairwiseSimilarityLoss.from_config(config).get_config() == config
+    for restored in (
+        keras.losses.deserialize(keras.losses.serialize(loss)),
+        keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(loss)
+        ),
+    ):
+        assert isinstance(restored, PairwiseSimilarityLoss)
+        assert restored.get_config() == config
+
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Identity()])
+    model.compile(loss=loss)
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras").loss
+    assert isinstance(restored, PairwiseSimilarityLoss)
+    assert restored.get_config() == config
+
+
+def test_registry():
+    loss = losses.get("skd", pool_scale=0.25)
+    assert isinstance(loss, PairwiseSimilarityLoss) and loss.pool_scale == 0.25
