@@ -4,6 +4,7 @@ Adding a method is one module here, one entry in `_REGISTRY` and one test file.
 """
 
 from keras_pfs.losses.base import DistillationLoss
+from keras_pfs.losses.channel_wise import ChannelWiseLoss, channel_wise_loss
 from keras_pfs.losses.cross_entropy import (
     SegmentationCrossEntropy,
     segmentation_cross_entropy,
@@ -22,6 +23,7 @@ from keras_pfs.losses.weighted_imitation import (
 )
 
 _REGISTRY = {
+    "cwd": ChannelWiseLoss,
     "imitation": WeightedImitationLoss,
     "kd": PixelKDLoss,
     "pfs": PixelSimilarityLoss,
@@ -55,12 +57,14 @@ def get(name, **kwargs):
 
 
 __all__ = [
+    "ChannelWiseLoss",
     "DistillationLoss",
     "PairwiseSimilarityLoss",
     "PixelKDLoss",
     "PixelSimilarityLoss",
     "SegmentationCrossEntropy",
     "WeightedImitationLoss",
+    "channel_wise_loss",
     "get",
     "names",
     "knowledge_gap_weights",
