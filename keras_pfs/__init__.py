@@ -7,3 +7,8 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __version__ = "0.1.0"
+
+from keras_pfs import losses, metrics, models  # noqa: E402
+from keras_pfs.distiller import Distiller  # noqa: E402
+
+__all__ = ["Distiller", "losses", "metrics", "models"]

@@ -38,6 +38,14 @@ def _output_spec(model, role):
     return spec
 
 
+def _nested_layers(model):
+    """Every layer of `model`, descending into nested models."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _nested_layers(layer)
+
+
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class Distiller(keras.Model):
     """Distils a frozen segmentation teacher into a student through `fit()`.
@@ -74,6 +82,10 @@ class Distiller(keras.Model):
             missing names take `DEFAULT_LOSS_WEIGHTS` (else 1.0).
         ce_weight: weight of the cross-entropy on the labels.
         ignore_class: void label id, left out of every loss and of mIoU.
+        synchronized_batch_norm: make the student's `BatchNormalization`
+            layers compute batch statistics over all replicas, so that a
+            multi-replica step equals the single-device step on the global
+            batch (per-replica statistics would not). No effect on one device.
 
     Example:
 
@@ -92,6 +104,7 @@ class Distiller(keras.Model):
         loss_weights=None,
         ce_weight=1.0,
         ignore_class=255,
+        synchronized_batch_norm=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -110,6 +123,11 @@ class Distiller(keras.Model):
             distillation_losses = {name: name for name in distillation_losses}
         self.student = student
         self.teacher = teacher
+        self.synchronized_batch_norm = synchronized_batch_norm
+        if synchronized_batch_norm:
+            for layer in _nested_layers(student):
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.synchronized = True
         self.teacher.trainable = False
         self.num_classes = num_classes
         self.ignore_class = ignore_class
@@ -223,6 +241,7 @@ class Distiller(keras.Model):
             "loss_weights": self.loss_weights,
             "ce_weight": self.ce_weight,
             "ignore_class": self.ignore_class,
+            "synchronized_batch_norm": self.synchronized_batch_norm,
         }
 
     @classmethod
