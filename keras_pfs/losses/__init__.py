@@ -10,6 +10,10 @@ from keras_pfs.losses.cross_entropy import (
     segmentation_cross_entropy,
     valid_mask,
 )
+from keras_pfs.losses.feature_regression import (
+    IntraClassVariationLoss,
+    intra_class_variation_loss,
+)
 from keras_pfs.losses.pairwise_similarity import (
     PairwiseSimilarityLoss,
     pairwise_similarity_loss,
@@ -24,6 +28,7 @@ from keras_pfs.losses.weighted_imitation import (
 
 _REGISTRY = {
     "cwd": ChannelWiseLoss,
+    "ifvd": IntraClassVariationLoss,
     "imitation": WeightedImitationLoss,
     "kd": PixelKDLoss,
     "pfs": PixelSimilarityLoss,
@@ -59,6 +64,7 @@ def get(name, **kwargs):
 __all__ = [
     "ChannelWiseLoss",
     "DistillationLoss",
+    "IntraClassVariationLoss",
     "PairwiseSimilarityLoss",
     "PixelKDLoss",
     "PixelSimilarityLoss",
@@ -67,6 +73,7 @@ __all__ = [
     "channel_wise_loss",
     "get",
     "names",
+    "intra_class_variation_loss",
     "knowledge_gap_weights",
     "pairwise_similarity_loss",
     "pixel_kd_loss",

@@ -1,0 +1,216 @@
+"""IFVD against a float64 NumPy transcription of its definition."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_pfs import losses
+from keras_pfs.losses.feature_regression import (
+    IntraClassVariationLoss,
+    intra_class_variation_loss,
+)
+
+VOID = 255
+
+
+def resize_bilinear(x, height, width):
+    """Half-pixel-centre bilinear resize, no antialiasing (align_corners=False)."""
+
+    def axis_weights(size_in, size_out):
+        src = np.clip((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0, None)
+        low = np.minimum(np.floor(src).astype(int), size_in - 1)
+        high = np.minimum(low + 1, size_in - 1)
+        frac = src - low
+        weights = np.zeros((size_out, size_in))
+        np.add.at(weights, (np.arange(size_out), low), 1 - frac)
+        np.add.at(weights, (np.arange(size_out), high), frac)
+        return weights
+
+    rows, cols = axis_weights(x.shape[1], height), axis_weights(x.shape[2], width)
+    return np.einsum("hH,wW,bHWc->bhwc", rows, cols, x)
+
+
+def reference(teacher, student, labels, mask, num_classes):
+    """Per image, the mean over valid pixels of (cos(f_t, c_t) - cos(f_s, c_s))^2.
+
+    c is the mean feature of the pixel's class in its image; the labels are
+    sampled at the centre of each feature cell.
+    """
+    _, height, width, _ = teacher.shape
+    if student.shape[1:3] != teacher.shape[1:3]:
+        student = resize_bilinear(student, height, width)
+    rows = (np.arange(height) + 0.5) * labels.shape[1] / height
+    cols = (np.arange(width) + 0.5) * labels.shape[2] / width
+    grid = np.ix_(np.arange(labels.shape[0]), rows.astype(int), cols.astype(int))
+    labels, mask = labels[grid], mask[grid]
+    valid = (mask > 0) & (labels >= 0) & (labels < num_classes)
+
+    def variation(features, b):
+        values = np.zeros((height, width))
+        for k in np.unique(labels[b][valid[b]]):
+            members = valid[b] & (labels[b] == k)
+            centre = features[b][members].mean(axis=0)
+            f = features[b][members]
+            values[members] = (f @ centre) / (
+                np.linalg.norm(f, axis=-1) * np.linalg.norm(centre)
+            )
+        return values
+
+    out = np.zeros(teacher.shape[0])
+    for b in range(teacher.shape[0]):
+        if valid[b].any():
+            error = (variation(teacher, b) - variation(student, b)) ** 2
+            out[b] = error[valid[b]].mean()
+    return out
+
+
+def finite_difference_gradient(f, x, step=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += step
+        minus[index] -= step
+        grad[index] = (f(plus) - f(minus)) / (2 * step)
+    return grad
+
+
+def _inputs(rng, t_shape, s_shape, label_size, num_classes=3):
+    teacher = rng.normal(size=t_shape)
+    student = rng.normal(size=s_shape)
+    labels = rng.integers(0, num_classes, size=(t_shape[0], *label_size))
+    labels[rng.uniform(size=labels.shape) < 0.2] = VOID
+    mask = (labels != VOID).astype(np.float64)
+    # An in-range label under a zero mask must be void too.
+    mask[0, 0, :] = 0.0
+    mask[-1] = 0.0  # an image without any labelled pixel
+    return teacher, student, labels, mask
+
+
+# (teacher shape, student shape, label size): labels 4x the feature grid, a
+# student on a coarser grid, and a size that does not divide evenly.
+CASES = [
+    ((3, 4, 4, 5), (3, 4, 4, 3), (16, 16)),
+    ((3, 4, 5, 4), (3, 2, 3, 2), (8, 10)),
+    ((3, 3, 5, 3), (3, 3, 5, 4), (7, 11)),
+]
+
+
+@pytest.mark.parametrize("t_shape,s_shape,label_size", CASES)
+def test_values_match_reference(t_shape, s_shape, label_size):
+    teacher, student, labels, mask = _inputs(
+        np.random.default_rng(0), t_shape, s_shape, label_size
+    )
+    got = intra_class_variation_loss(
+        teacher.astype("float32"),
+        student.astype("float32"),
+        labels.astype("int32"),
+        3,
+        mask.astype("float32"),
+    )
+    want = reference(teacher, student, labels, mask, 3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, rtol=1e-5)
+    assert want[-1] == 0.0 and np.all(want[:-1] > 0)
+
+
+@pytest.mark.parametrize("t_shape,s_shape,label_size", CASES)
+def test_gradients_match_finite_differences(t_shape, s_shape, label_size):
+    rng = np.random.default_rng(1)
+    teacher, student, labels, mask = _inputs(rng, t_shape, s_shape, label_size)
+    weights = rng.uniform(0.5, 1.5, size=t_shape[0])
+
+    t_var, s_var = tf.Variable(teacher), tf.Variable(student)
+    with tf.GradientTape() as tape:
+        values = intra_class_variation_loss(t_var, s_var, labels, 3, mask)
+        objective = tf.reduce_sum(weights * values)
+    grad_t, grad_s = (g.numpy() for g in tape.gradient(objective, [t_var, s_var]))
+
+    def objective_np(t, s):
+        return (weights * reference(t, s, labels, mask, 3)).sum()
+
+    want_t = finite_difference_gradient(lambda t: objective_np(t, student), teacher)
+    want_s = finite_difference_gradient(lambda s: objective_np(teacher, s), student)
+    for got, want in ((grad_t, want_t), (grad_s, want_s)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    assert np.all(np.isfinite(grad_s))
+
+
+def test_labels_alone_mark_void_without_a_mask():
+    teacher, student, labels, _ = _inputs(
+        np.random.default_rng(2), (2, 4, 4, 3), (2, 4, 4, 3), (8, 8)
+    )
+    got = intra_class_variation_loss(teacher, student, labels, 3)
+    want = reference(teacher, student, labels, np.ones(labels.shape), 3)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
+
+
+def test_identical_features_give_zero():
+    teacher, _, labels, mask = _inputs(
+        np.random.default_rng(3), (2, 4, 4, 3), (2, 4, 4, 3), (8, 8)
+    )
+    teacher = teacher.astype("float32")
+    got = intra_class_variation_loss(teacher, teacher, labels, 3, mask)
+    np.testing.assert_allclose(got.numpy(), 0.0, atol=1e-7)
+
+
+def test_class_forms_agree_with_function():
+    teacher, student, labels, mask = _inputs(
+        np.random.default_rng(4), (2, 4, 4, 6), (2, 4, 4, 3), (8, 8)
+    )
+    teacher, student, mask = (x.astype("float32") for x in (teacher, student, mask))
+    want = intra_class_variation_loss(teacher, student, labels, 3, mask).numpy()
+
+    loss = IntraClassVariationLoss(num_classes=3, reduction=None)
+    y_true = {"features": teacher, "labels": labels, "mask": mask}
+    np.testing.assert_allclose(loss(y_true, student).numpy(), want, rtol=1e-6)
+
+    # In the Distiller, K comes from the teacher's logits.
+    logits = np.zeros((2, 8, 8, 3), "float32")
+    got = IntraClassVariationLoss().compute_loss(
+        {"features": teacher, "logits": logits},
+        {"features": student, "logits": logits},
+        mask,
+        labels=labels,
+    )
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    assert IntraClassVariationLoss.needs_labels
+    assert IntraClassVariationLoss.output_key == "features"
+
+
+def test_missing_labels_or_classes_are_reported():
+    features = {"features": np.zeros((1, 2, 2, 3), "float32"), "logits": None}
+    with pytest.raises(ValueError, match="labels"):
+        IntraClassVariationLoss(num_classes=3).compute_loss(features, features)
+    with pytest.raises(ValueError, match="num_classes"):
+        IntraClassVariationLoss()(
+            {"features": features["features"], "labels": np.zeros((1, 2, 2))},
+            features["features"],
+        )
+    with pytest.raises(ValueError, match="num_classes"):
+        IntraClassVariationLoss(num_classes=0)
+
+
+def test_config_and_serialization_round_trips(tmp_path):
+    loss = IntraClassVariationLoss(num_classes=19, reduction="sum", name="ifvd_test")
+    config = loss.get_config()
+    assert IntraClassVariationLoss.from_config(config).get_config() == config
+    for restored in (
+        keras.losses.deserialize(keras.losses.serialize(loss)),
+        keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(loss)
+        ),
+    ):
+        assert isinstance(restored, IntraClassVariationLoss)
+        assert restored.get_config() == config
+
+    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Identity()])
+    model.compile(loss=loss)
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras").loss
+    assert isinstance(restored, IntraClassVariationLoss)
+    assert restored.get_config() == config
+
+
+def test_registry():
+    loss = losses.get("ifvd", num_classes=11)
+    assert isinstance(loss, IntraClassVariationLoss) and loss.num_classes == 11
