@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_pfs import losses
 from keras_pfs.losses.channel_wise import ChannelWiseLoss, channel_wise_loss
+from tests.references import numerical_gradient
 
 
 def reference(teacher, student, mask, temperature):
@@ -26,16 +27,6 @@ def reference(teacher, student, mask, temperature):
         kl = (np.exp(log_p_t) * (log_p_t - log_p_s)).sum(axis=0)
         values[b] = kl.mean() * temperature**2
     return values
-
-
-def finite_difference_gradient(f, x, step=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[index] += step
-        minus[index] -= step
-        grad[index] = (f(plus) - f(minus)) / (2 * step)
-    return grad
 
 
 def _inputs(rng, shape=(3, 6, 5, 4)):
@@ -83,8 +74,8 @@ def test_gradients_match_finite_differences(temperature):
     def objective_np(t, s):
         return (weights * reference(t, s, mask, temperature)).sum()
 
-    want_t = finite_difference_gradient(lambda t: objective_np(t, student), teacher)
-    want_s = finite_difference_gradient(lambda s: objective_np(teacher, s), student)
+    want_t = numerical_gradient(lambda t: objective_np(t, student), teacher)
+    want_s = numerical_gradient(lambda s: objective_np(teacher, s), student)
     for got, want in ((grad_t, want_t), (grad_s, want_s)):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 

@@ -10,25 +10,9 @@ from keras_pfs.losses.feature_regression import (
     IntraClassVariationLoss,
     intra_class_variation_loss,
 )
+from tests.references import numerical_gradient, resize_bilinear
 
 VOID = 255
-
-
-def resize_bilinear(x, height, width):
-    """Half-pixel-centre bilinear resize, no antialiasing (align_corners=False)."""
-
-    def axis_weights(size_in, size_out):
-        src = np.clip((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0, None)
-        low = np.minimum(np.floor(src).astype(int), size_in - 1)
-        high = np.minimum(low + 1, size_in - 1)
-        frac = src - low
-        weights = np.zeros((size_out, size_in))
-        np.add.at(weights, (np.arange(size_out), low), 1 - frac)
-        np.add.at(weights, (np.arange(size_out), high), frac)
-        return weights
-
-    rows, cols = axis_weights(x.shape[1], height), axis_weights(x.shape[2], width)
-    return np.einsum("hH,wW,bHWc->bhwc", rows, cols, x)
 
 
 def reference(teacher, student, labels, mask, num_classes):
@@ -39,7 +23,7 @@ def reference(teacher, student, labels, mask, num_classes):
     """
     _, height, width, _ = teacher.shape
     if student.shape[1:3] != teacher.shape[1:3]:
-        student = resize_bilinear(student, height, width)
+        student = resize_bilinear(student, (height, width))
     rows = (np.arange(height) + 0.5) * labels.shape[1] / height
     cols = (np.arange(width) + 0.5) * labels.shape[2] / width
     grid = np.ix_(np.arange(labels.shape[0]), rows.astype(int), cols.astype(int))
@@ -63,16 +47,6 @@ def reference(teacher, student, labels, mask, num_classes):
             error = (variation(teacher, b) - variation(student, b)) ** 2
             out[b] = error[valid[b]].mean()
     return out
-
-
-def finite_difference_gradient(f, x, step=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[index] += step
-        minus[index] -= step
-        grad[index] = (f(plus) - f(minus)) / (2 * step)
-    return grad
 
 
 def _inputs(rng, t_shape, s_shape, label_size, num_classes=3):
@@ -128,8 +102,8 @@ def test_gradients_match_finite_differences(t_shape, s_shape, label_size):
     def objective_np(t, s):
         return (weights * reference(t, s, labels, mask, 3)).sum()
 
-    want_t = finite_difference_gradient(lambda t: objective_np(t, student), teacher)
-    want_s = finite_difference_gradient(lambda s: objective_np(teacher, s), student)
+    want_t = numerical_gradient(lambda t: objective_np(t, student), teacher)
+    want_s = numerical_gradient(lambda s: objective_np(teacher, s), student)
     for got, want in ((grad_t, want_t), (grad_s, want_s)):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
     assert np.all(np.isfinite(grad_s))

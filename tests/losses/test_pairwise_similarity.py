@@ -11,23 +11,7 @@ from keras_pfs.losses.pairwise_similarity import (
     _pool_nodes,
     pairwise_similarity_loss,
 )
-
-
-def resize_bilinear(x, height, width):
-    """Half-pixel-centre bilinear resize, no antialiasing (align_corners=False)."""
-
-    def axis_weights(size_in, size_out):
-        src = np.clip((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0, None)
-        low = np.minimum(np.floor(src).astype(int), size_in - 1)
-        high = np.minimum(low + 1, size_in - 1)
-        frac = src - low
-        weights = np.zeros((size_out, size_in))
-        np.add.at(weights, (np.arange(size_out), low), 1 - frac)
-        np.add.at(weights, (np.arange(size_out), high), frac)
-        return weights
-
-    rows, cols = axis_weights(x.shape[1], height), axis_weights(x.shape[2], width)
-    return np.einsum("hH,wW,bHWc->bhwc", rows, cols, x)
+from tests.references import numerical_gradient, resize_bilinear
 
 
 def pool_nodes(x, scale):
@@ -44,7 +28,7 @@ def pool_nodes(x, scale):
 def reference(teacher, student, scale):
     """Mean over node pairs of the squared cosine-affinity difference."""
     if student.shape[1:3] != teacher.shape[1:3]:
-        student = resize_bilinear(student, *teacher.shape[1:3])
+        student = resize_bilinear(student, teacher.shape[1:3])
 
     def affinity(x):
         nodes = pool_nodes(x, scale).reshape(x.shape[0], -1, x.shape[-1])
@@ -52,16 +36,6 @@ def reference(teacher, student, scale):
         return nodes @ nodes.transpose(0, 2, 1)
 
     return ((affinity(teacher) - affinity(student)) ** 2).mean(axis=(1, 2))
-
-
-def finite_difference_gradient(f, x, step=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[index] += step
-        minus[index] -= step
-        grad[index] = (f(plus) - f(minus)) / (2 * step)
-    return grad
 
 
 # (teacher shape, student shape, pool_scale): an odd grid giving 3 x 3 nodes
@@ -102,8 +76,8 @@ def test_gradients_match_finite_differences(t_shape, s_shape, scale):
     def objective_np(t, s):
         return (weights * reference(t, s, scale)).sum()
 
-    want_t = finite_difference_gradient(lambda t: objective_np(t, student), teacher)
-    want_s = finite_difference_gradient(lambda s: objective_np(teacher, s), student)
+    want_t = numerical_gradient(lambda t: objective_np(t, student), teacher)
+    want_s = numerical_gradient(lambda s: objective_np(teacher, s), student)
     for got, want in ((grad_t, want_t), (grad_s, want_s)):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
