@@ -6,12 +6,40 @@ Readers validate labels and name the offending file when they are out of range.
 """
 
 from keras_pfs.data.augment import Augmentation
+from keras_pfs.data.image_files import read_image, read_label, read_pair
+from keras_pfs.data.list_file import list_file_dataset, read_list_file
+from keras_pfs.data.palette import voc_colormap, voc_colours_to_ids
 from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.tfds_reader import (
+    TFDS_SEGMENTATION,
+    TfdsSegmentation,
+    oxford_iiit_pet_labels,
+    scene_parse150_labels,
+    tfds_dataset,
+    tfds_segmentation,
+)
 from keras_pfs.data.validation import assert_labels, check_labels
+from keras_pfs.data.voc import VOC_CLASS_NAMES, read_voc_split, voc_dataset
 
 __all__ = [
+    "TFDS_SEGMENTATION",
+    "VOC_CLASS_NAMES",
     "Augmentation",
+    "TfdsSegmentation",
     "assert_labels",
     "check_labels",
+    "list_file_dataset",
     "make_pipeline",
+    "oxford_iiit_pet_labels",
+    "read_image",
+    "read_label",
+    "read_list_file",
+    "read_pair",
+    "read_voc_split",
+    "scene_parse150_labels",
+    "tfds_dataset",
+    "tfds_segmentation",
+    "voc_colormap",
+    "voc_colours_to_ids",
+    "voc_dataset",
 ]

@@ -1,0 +1,112 @@
+"""Datasets described by a list file of `image_path label_path` lines."""
+
+import os
+
+import tensorflow as tf
+
+from keras_pfs.data.image_files import read_pair
+from keras_pfs.data.pipeline import make_pipeline
+
+
+def read_list_file(list_file):
+    """Parses a list file and checks that every listed file exists.
+
+    Each non-blank line holds an image path and a label-map path separated by
+    whitespace, relative to the list file's directory (absolute paths are
+    kept). Checking existence up front costs one `stat` per file and turns a
+    missing file into an error before training rather than mid-epoch.
+
+    Args:
+        list_file: path of the list file.
+
+    Returns:
+        `(image_paths, label_paths)`: lists of absolute-or-joined paths.
+
+    Raises:
+        ValueError: if the list file or a listed file is missing, a line is
+            malformed, or the list is empty; the message names the file.
+
+    Example:
+    ```python
+    images, labels = read_list_file("camvid/train.txt")
+    ```
+    """
+    if not os.path.isfile(list_file):
+        raise ValueError(f"List file {list_file} does not exist.")
+    root = os.path.dirname(os.path.abspath(list_file))
+    image_paths, label_paths = [], []
+    with open(list_file) as lines:
+        for number, line in enumerate(lines, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2:
+                raise ValueError(
+                    f"{list_file}:{number}: expected 'image_path label_path', "
+                    f"got {line.strip()!r}."
+                )
+            image_path, label_path = (os.path.join(root, f) for f in fields)
+            for path in (image_path, label_path):
+                if not os.path.isfile(path):
+                    raise ValueError(
+                        f"{list_file}:{number}: file {path} does not exist."
+                    )
+            image_paths.append(image_path)
+            label_paths.append(label_path)
+    if not image_paths:
+        raise ValueError(f"List file {list_file} lists no images.")
+    return image_paths, label_paths
+
+
+def list_file_dataset(
+    list_file,
+    num_classes,
+    ignore_class=255,
+    batch_size=8,
+    training=False,
+    augment=None,
+    seed=None,
+):
+    """Streams the pairs of a list file (e.g. CamVid's `train.txt`).
+
+    Label maps are PNGs whose pixel values are class ids (8-bit grayscale, or
+    palette PNGs with the VOC palette), with `ignore_class` marking void.
+
+    Args:
+        list_file: path of the list file, see `read_list_file`.
+        num_classes: number of classes; labels must be in `[0, num_classes)`
+            or equal `ignore_class`, else reading fails naming the file.
+        ignore_class: void id in the label files.
+        batch_size: images per batch; images must share a size unless
+            `augment` crops or `batch_size` is 1.
+        training: shuffle every epoch, apply `augment` and drop the last
+            partial batch.
+        augment: optional `Augmentation`, used only when `training`.
+        seed: seeds shuffling and augmentation; `None` for fresh randomness.
+
+    Returns:
+        A dataset of `(images, labels)`: float32 `[B, H, W, 3]` in 0..255 and
+        int32 `[B, H, W]`.
+
+    Example:
+    ```python
+    train = list_file_dataset(
+        "camvid/train.txt", num_classes=11, ignore_class=11, training=True,
+        augment=Augmentation(crop_size=(176, 176)),
+    )
+    ```
+    """
+    image_paths, label_paths = read_list_file(list_file)
+    records = tf.data.Dataset.from_tensor_slices((image_paths, label_paths))
+    return make_pipeline(
+        records,
+        lambda image_path, label_path: read_pair(
+            image_path, label_path, num_classes, ignore_class
+        ),
+        batch_size=batch_size,
+        training=training,
+        augment=augment,
+        ignore_class=ignore_class,
+        seed=seed,
+        shuffle_buffer=len(image_paths),
+    )
