@@ -38,14 +38,6 @@ def _output_spec(model, role):
     return spec
 
 
-def _nested_layers(model):
-    """Every layer of `model`, descending into nested models."""
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _nested_layers(layer)
-
-
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class Distiller(keras.Model):
     """Distils a frozen segmentation teacher into a student through `fit()`.
@@ -86,6 +78,10 @@ class Distiller(keras.Model):
             layers compute batch statistics over all replicas, so that a
             multi-replica step equals the single-device step on the global
             batch (per-replica statistics would not). No effect on one device.
+            On CPU devices, build `MirroredStrategy` with
+            `cross_device_ops=tf.distribute.ReductionToOneDevice()`: TF's
+            default collective all-reduce can run the BatchNorm and gradient
+            all-reduces in different orders on different replicas and abort.
 
     Example:
 
@@ -125,7 +121,7 @@ class Distiller(keras.Model):
         self.teacher = teacher
         self.synchronized_batch_norm = synchronized_batch_norm
         if synchronized_batch_norm:
-            for layer in _nested_layers(student):
+            for layer in student._flatten_layers(include_self=False):
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.synchronized = True
         self.teacher.trainable = False
@@ -181,8 +177,10 @@ class Distiller(keras.Model):
             student_view = {"logits": logits, "features": student_outputs["features"]}
             mask = valid_mask(labels, self.ignore_class)
             for name, loss in self.distillation_losses.items():
+                extra = {"labels": labels} if loss.needs_labels else {}
                 terms[name] = ops.cast(
-                    loss.compute_loss(teacher_outputs, student_view, mask), "float32"
+                    loss.compute_loss(teacher_outputs, student_view, mask, **extra),
+                    "float32",
                 )
         total = self.ce_weight * terms["ce"]
         for name in self.distillation_losses:
@@ -196,27 +194,14 @@ class Distiller(keras.Model):
         self.iou.update_state(labels, logits)
         return {m.name: m.result() for m in self.metrics}
 
-    @staticmethod
-    def _global_average(per_image):
-        """Sum over this replica's images / the global batch size.
-
-        Gradients are summed over replicas, so this makes the step equal to
-        single-device training on the global batch, also for a last batch
-        that is split unevenly.
-        """
-        local_batch = ops.cast(ops.shape(per_image)[0], "float32")
-        context = tf.distribute.get_replica_context()
-        global_batch = (
-            context.all_reduce("sum", local_batch) if context else local_batch
-        )
-        return ops.sum(per_image) / ops.maximum(global_batch, 1.0)
-
     def train_step(self, data):
         images, labels = data[0], data[1]
         with tf.GradientTape() as tape:
             student_outputs = self.student(images, training=True)
             terms, labels, logits = self._terms(images, labels, student_outputs)
-            loss = self._global_average(terms["loss"])
+            # Sum over this replica's images / the global batch: gradients are
+            # summed over replicas, so this equals the single-device step.
+            loss = tf.nn.compute_average_loss(terms["loss"])
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.student.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)

@@ -15,9 +15,12 @@ class DistillationLoss(keras.losses.Loss):
     Attributes:
         output_key: which model output the loss compares, `"features"` or
             `"logits"`.
+        needs_labels: True if `compute_loss` must also be given `labels=`,
+            the `(B, H, W)` int labels at logit resolution.
     """
 
     output_key = "features"
+    needs_labels = False
 
     def compute_loss(self, teacher_outputs, student_outputs, mask=None):
         """Per-image loss from the models' output dicts.

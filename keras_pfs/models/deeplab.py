@@ -2,9 +2,7 @@
 
 import keras
 
-# keras-hub exports the ASPP layer only under its src tree.
-from keras_hub.src.models.deeplab_v3.deeplab_v3_layers import SpatialPyramidPooling
-
+from keras_pfs.models.atrous_pyramid_pooling import AtrousPyramidPooling
 from keras_pfs.models.resize_like import ResizeLike
 
 # ImageNet statistics in 0..255 units: models take raw pixel values and
@@ -80,7 +78,7 @@ def build_deeplab_segmenter(
     )(images)
     levels_out = pyramid(x)
     low_level = levels_out[low_level_key]
-    context = SpatialPyramidPooling(
+    context = AtrousPyramidPooling(
         dilation_rates=list(dilation_rates), num_channels=aspp_channels, name="aspp"
     )(levels_out[aspp_key])
     context = ResizeLike(name="aspp_resize")([context, low_level])
