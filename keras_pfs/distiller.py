@@ -66,7 +66,8 @@ class Distiller(keras.Model):
 
     Args:
         student: the model to train.
-        teacher: the trained model to imitate; frozen here.
+        teacher: the trained model to imitate; frozen here. May be `None`
+            for supervised training (no distillation losses).
         distillation_losses: dict `{name: DistillationLoss or registry name}`;
             defaults to `{"pfs": PixelSimilarityLoss(), "imitation":
             WeightedImitationLoss()}`. Empty dict: plain supervised training.
@@ -105,16 +106,23 @@ class Distiller(keras.Model):
     ):
         super().__init__(**kwargs)
         student_spec = _output_spec(student, "student")
-        teacher_spec = _output_spec(teacher, "teacher")
         num_classes = student_spec["logits"].shape[-1]
-        if teacher_spec["logits"].shape[-1] != num_classes:
-            raise ValueError(
-                f"Distiller: teacher {teacher.name!r} predicts "
-                f"{teacher_spec['logits'].shape[-1]} classes but student "
-                f"{student.name!r} predicts {num_classes}; they must agree."
-            )
         if distillation_losses is None:
             distillation_losses = ["pfs", "imitation"]
+        if teacher is None and distillation_losses:
+            raise ValueError(
+                "Distiller: a teacher is required for distillation_losses "
+                f"{sorted(distillation_losses)}; pass {{}} for supervised training."
+            )
+        if teacher is not None:
+            teacher_spec = _output_spec(teacher, "teacher")
+            if teacher_spec["logits"].shape[-1] != num_classes:
+                raise ValueError(
+                    f"Distiller: teacher {teacher.name!r} predicts "
+                    f"{teacher_spec['logits'].shape[-1]} classes but student "
+                    f"{student.name!r} predicts {num_classes}; they must agree."
+                )
+            teacher.trainable = False
         if not isinstance(distillation_losses, dict):
             distillation_losses = {name: name for name in distillation_losses}
         self.student = student
@@ -124,7 +132,6 @@ class Distiller(keras.Model):
             for layer in student._flatten_layers(include_self=False):
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.synchronized = True
-        self.teacher.trainable = False
         self.num_classes = num_classes
         self.ignore_class = ignore_class
         self.ce_weight = ce_weight
@@ -218,7 +225,8 @@ class Distiller(keras.Model):
         return {
             **super().get_config(),
             "student": keras.saving.serialize_keras_object(self.student),
-            "teacher": keras.saving.serialize_keras_object(self.teacher),
+            "teacher": self.teacher
+            and keras.saving.serialize_keras_object(self.teacher),
             "distillation_losses": {
                 name: keras.saving.serialize_keras_object(loss)
                 for name, loss in self.distillation_losses.items()
@@ -233,7 +241,8 @@ class Distiller(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         for key in ("student", "teacher"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+            if config[key] is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         config["distillation_losses"] = {
             name: keras.saving.deserialize_keras_object(loss)
             for name, loss in config["distillation_losses"].items()

@@ -1,5 +1,6 @@
 """Segmentation metrics."""
 
+from keras_pfs.metrics.evaluate_segmenter import evaluate_segmenter
 from keras_pfs.metrics.segmentation_iou import SegmentationIoU
 
-__all__ = ["SegmentationIoU"]
+__all__ = ["SegmentationIoU", "evaluate_segmenter"]

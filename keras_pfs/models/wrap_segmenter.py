@@ -26,7 +26,8 @@ def wrap_segmenter(model, feature_layer, logits_layer=None, name=None):
 
     >>> wrapped = wrap_segmenter(model, feature_layer="decoder_relu")  # doctest: +SKIP
     """
-    if not getattr(model, "_is_graph_network", False):
+    # Subclassed models have no symbolic graph to take a layer's output from.
+    if getattr(model, "inputs", None) is None:
         raise ValueError(
             f"wrap_segmenter needs a functional keras.Model; {model.name!r} is "
             f"{type(model).__name__}. Return a dict with 'logits' and "

@@ -1,0 +1,64 @@
+"""keras-pfs-evaluate: mean and per-class IoU of a saved model.
+
+Examples:
+    keras-pfs-evaluate --model runs/demo/distilled/model.keras \
+        --config configs/synthetic.py --output_json eval.json
+    keras-pfs-evaluate --model student.keras \
+        --list_file ../shared/datasets/camvid/val.txt --num_classes 11 \
+        --ignore_class 11
+"""
+
+import json
+import os
+
+from absl import app, flags
+
+from keras_pfs import data
+from keras_pfs.cli import common
+from keras_pfs.cli.common import FLAGS
+from keras_pfs.metrics import evaluate_segmenter
+
+flags.DEFINE_string("model", None, "Saved model (.keras).")
+flags.DEFINE_string("list_file", None, "Evaluate on this list file instead.")
+flags.DEFINE_integer("num_classes", None, "Classes, with --list_file.")
+flags.DEFINE_integer("ignore_class", 255, "Void id, with --list_file.")
+flags.DEFINE_string("output_json", None, "Write the results here.")
+
+
+def main(argv):
+    del argv
+
+    if not FLAGS.model:
+        raise ValueError("--model is required.")
+    model = common.load_model(FLAGS.model)
+    if FLAGS.list_file:
+        if FLAGS.num_classes is None:
+            raise ValueError("--num_classes is required with --list_file.")
+        num_classes, ignore_class, names = FLAGS.num_classes, FLAGS.ignore_class, []
+        dataset = data.list_file_dataset(
+            FLAGS.list_file, num_classes, ignore_class=ignore_class, batch_size=1
+        )
+    else:
+        config = common.config_from_flags()
+        num_classes, ignore_class = config.num_classes, config.ignore_class
+        names = list(config.class_names)
+        dataset = common.build_datasets(config)[1]
+    results = evaluate_segmenter(model, dataset, num_classes, ignore_class)
+    results.update(model=FLAGS.model, class_names=names)
+    print(f"mIoU {100 * results['miou']:.2f} over {results['num_images']} images")
+    for k, iou in enumerate(results["per_class_iou"]):
+        name = names[k] if k < len(names) else str(k)
+        print(f"  {name:>12s} {100 * iou:6.2f}")
+    if FLAGS.output_json:
+        if os.path.dirname(FLAGS.output_json):
+            os.makedirs(os.path.dirname(FLAGS.output_json), exist_ok=True)
+        common.write_json_atomically(results, FLAGS.output_json)
+    print(json.dumps({"miou": results["miou"]}))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,138 @@
+"""Experiment configuration: one dataclass, Python files under `configs/`.
+
+A config file defines `CONFIG`, a dict of fields of `ExperimentConfig` that
+differ from the defaults; the command line overrides single fields with
+`--set key=value` (values parsed as Python literals).
+"""
+
+import ast
+import dataclasses
+import importlib.util
+import os
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+    """Everything an experiment needs, with defaults for the built-in data.
+
+    Args:
+        dataset: `"synthetic"` (built in, no files), `"list_file"`, `"voc"`
+            or `"tfds"`.
+        data_dir: dataset root (list-file folder, VOC root or TFDS data dir).
+        tfds_name: TFDS catalogue name when `dataset="tfds"`.
+        manual_dir: folder with the TFDS archives, so no download is needed.
+        train_split: list file name / split name used for training.
+        val_split: list file name / split name used for evaluation.
+        num_classes: number of classes K (void excluded).
+        ignore_class: void label id.
+        class_names: names of the K classes, for reports.
+        image_size: synthetic images' `(height, width)`.
+        num_train_images: synthetic training images.
+        num_val_images: synthetic held-out images.
+        crop_size: training crop `(height, width)`; `None`: no augmentation.
+        scale_range: random scale range of the training augmentation.
+        flip: random horizontal flips in training.
+        teacher_preset: `keras_pfs.models` preset of the teacher.
+        student_preset: preset of the student.
+        batch_size: global batch size.
+        epochs: training epochs.
+        learning_rate: peak learning rate (cosine decay to 0).
+        weight_decay: AdamW weight decay.
+        seed: seed of initialisation, data order and augmentation.
+        distillation_losses: `{registry name: constructor kwargs}` of the
+            distillation terms (see `keras_pfs.losses.names()`).
+        loss_weights: `{registry name: weight}`; missing names take the
+            Distiller's defaults.
+        ce_weight: weight of the cross-entropy on labels.
+        jit_compile: compile steps with XLA.
+    """
+
+    dataset: str = "synthetic"
+    data_dir: str | None = None
+    tfds_name: str | None = None
+    manual_dir: str | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    num_classes: int = 5
+    ignore_class: int = 255
+    class_names: tuple = ()
+    image_size: tuple = (64, 64)
+    num_train_images: int = 512
+    num_val_images: int = 128
+    crop_size: tuple | None = None
+    scale_range: tuple = (0.5, 2.0)
+    flip: bool = True
+    teacher_preset: str = "tiny_resnet"
+    student_preset: str = "tiny_mobile"
+    batch_size: int = 16
+    epochs: int = 10
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    distillation_losses: dict = dataclasses.field(
+        default_factory=lambda: {"pfs": {}, "imitation": {}}
+    )
+    loss_weights: dict = dataclasses.field(default_factory=dict)
+    ce_weight: float = 1.0
+    jit_compile: bool = False
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+_FIELDS = {f.name for f in dataclasses.fields(ExperimentConfig)}
+
+
+def _check_keys(keys, source):
+    unknown = sorted(set(keys) - _FIELDS)
+    if unknown:
+        raise ValueError(
+            f"{source}: unknown config key {unknown[0]!r}; "
+            f"known keys: {', '.join(sorted(_FIELDS))}."
+        )
+
+
+def _parse_override(text):
+    if "=" not in text:
+        raise ValueError(f"--set {text!r}: expected key=value.")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key.strip(), value  # a bare string such as a preset name
+
+
+def load_config(path=None, overrides=()):
+    """Builds an `ExperimentConfig` from a config file and overrides.
+
+    Args:
+        path: a Python file defining `CONFIG` (a dict), or `None` for the
+            defaults.
+        overrides: `"key=value"` strings applied last.
+
+    Returns:
+        An `ExperimentConfig`.
+
+    Example:
+
+    >>> load_config(None, ["epochs=2"]).epochs
+    2
+    """
+    values = {}
+    if path is not None:
+        if not os.path.isfile(path):
+            raise ValueError(f"Config file {path} does not exist.")
+        spec = importlib.util.spec_from_file_location("keras_pfs_config", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if not isinstance(getattr(module, "CONFIG", None), dict):
+            raise ValueError(f"Config file {path} must define a dict named CONFIG.")
+        _check_keys(module.CONFIG, path)
+        values.update(module.CONFIG)
+    parsed = dict(_parse_override(text) for text in overrides)
+    _check_keys(parsed, "--set")
+    values.update(parsed)
+    for key in ("image_size", "crop_size", "scale_range", "class_names"):
+        if isinstance(values.get(key), list):
+            values[key] = tuple(values[key])
+    return ExperimentConfig(**values)

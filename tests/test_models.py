@@ -1,0 +1,52 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_pfs.models import ResizeLike, build_segmenter, list_presets, wrap_segmenter
+
+
+@pytest.mark.parametrize("size", [(64, 64), (45, 61)])
+def test_tiny_presets_give_full_size_logits_and_stride_8_features(size):
+    for preset in ("tiny_resnet", "tiny_mobile"):
+        model = build_segmenter(preset, num_classes=3)
+        images = np.random.default_rng(0).uniform(0, 255, (2, *size, 3))
+        outputs = model(images.astype("float32"))
+        assert outputs["logits"].shape == (2, *size, 3)
+        assert outputs["features"].shape[1:3] == tuple(-(-s // 8) for s in size)
+
+
+@pytest.mark.slow
+def test_camvid_size_and_teacher_student_ratio():
+    teacher = build_segmenter("deeplabv3plus_resnet18", 11)
+    student = build_segmenter("deeplabv3plus_mobile", 11)
+    assert teacher.count_params() >= 5 * student.count_params()
+    outputs = student(np.zeros((1, 180, 240, 3), "float32"))
+    assert outputs["logits"].shape == (1, 180, 240, 11)
+    assert outputs["features"].shape[1:3] == (23, 30)
+
+
+def test_presets_are_listed_and_unknown_ones_rejected():
+    presets = list_presets()
+    assert any(v.startswith("teacher") for v in presets.values())
+    assert any(v.startswith("student") for v in presets.values())
+    with pytest.raises(ValueError, match="Unknown preset 'resnet1000'"):
+        build_segmenter("resnet1000", 3)
+
+
+def test_wrap_segmenter_exposes_a_named_layer():
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", name="enc")(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", name="dec")(x)
+    logits = keras.layers.Conv2D(4, 1, name="cls")(x)
+    model = keras.Model(inputs, logits)
+    wrapped = wrap_segmenter(model, feature_layer="dec")
+    outputs = wrapped(np.zeros((1, 20, 30, 3), "float32"))
+    assert outputs["logits"].shape == (1, 20, 30, 4)
+    assert outputs["features"].shape == (1, 10, 15, 8)
+    with pytest.raises(ValueError, match="no layer 'decoder'"):
+        wrap_segmenter(model, feature_layer="decoder")
+
+
+def test_resize_like_round_trips_config():
+    layer = ResizeLike(interpolation="nearest")
+    assert ResizeLike.from_config(layer.get_config()).interpolation == "nearest"
