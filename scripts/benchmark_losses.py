@@ -9,10 +9,11 @@ import and the creation of the inputs, and reports "extra memory": its peak RSS
 minus its RSS at that point, i.e. what the loss itself needs.
 
 Dense configurations predicted to need more than `--memory_budget_gb` (or more
-than the memory currently available) are skipped; children also run under an
-address-space limit of that budget, and a child that fails with
-`ResourceExhaustedError`/`MemoryError` or is killed is reported as OOM. Linux
-only (reads `/proc/self/status`).
+than the memory currently available) are skipped. A watchdog thread in each child
+ends it as OOM once its RSS exceeds the budget above its baseline (an
+address-space limit would not do: TF reserves far more virtual memory than it
+touches), and a child that fails with `ResourceExhaustedError`/`MemoryError` or is
+killed is reported as OOM too. Linux only (reads `/proc/self/status`).
 
 Usage:
 
@@ -25,10 +26,10 @@ import datetime
 import gc
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 from absl import app, flags
@@ -45,8 +46,8 @@ flags.DEFINE_integer("warmup", 1, "Untimed calls after the tracing call.")
 flags.DEFINE_float(
     "memory_budget_gb",
     16.0,
-    "Skip dense configurations predicted to need more; also the child's "
-    "address-space limit above its baseline.",
+    "Skip dense configurations predicted to need more extra memory; children "
+    "whose RSS grows more than this above their baseline are stopped as OOM.",
 )
 flags.DEFINE_float("timeout_s", 900.0, "Per-child timeout in seconds.")
 flags.DEFINE_integer("seed", 0, "Seed of the random features.")
@@ -75,6 +76,7 @@ _RESULT_MARKER = "BENCHMARK_RESULT "
 _OOM_SIGNS = ("ResourceExhausted", "MemoryError", "bad_alloc", "OOM when allocating")
 _GB = 1024**3
 _MB = 1024**2
+_WATCH_INTERVAL_S = 0.05
 
 
 def _proc_status_bytes(field):
@@ -119,6 +121,26 @@ def predicted_dense_bytes(grid, batch, mode):
     return DENSE_MATRICES[mode] * 4 * batch * grid**4
 
 
+def _report(result):
+    """Prints a child's result as the line the parent looks for."""
+    print(_RESULT_MARKER + json.dumps(result), flush=True)
+
+
+def _watch_memory(result, baseline, budget_bytes):
+    """Ends the process as OOM once its RSS exceeds `budget_bytes` above baseline."""
+    while True:
+        rss = _proc_status_bytes("VmRSS")
+        if rss - baseline > budget_bytes:
+            result.update(
+                status=f"OOM: over the {budget_bytes / _GB:g} GB budget",
+                peak_rss_bytes=rss,
+                extra_bytes=rss - baseline,
+            )
+            _report(result)
+            os._exit(3)
+        time.sleep(_WATCH_INTERVAL_S)
+
+
 def run_single(
     grid,
     teacher_width,
@@ -143,7 +165,8 @@ def run_single(
         repeats: timed calls.
         warmup: untimed calls after the tracing call.
         seed: seed of the random features (same inputs for both methods).
-        budget_bytes: address-space allowance above the baseline.
+        budget_bytes: RSS allowance above the baseline; the process reports OOM
+            and exits once it is exceeded.
 
     Returns:
         Dict with status, times, memory and the per-image loss values.
@@ -165,8 +188,6 @@ def run_single(
     gc.collect()
     peak_reset = _reset_peak_rss()
     baseline = _proc_status_bytes("VmRSS")
-    limit = _proc_status_bytes("VmSize") + int(budget_bytes)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     @tf.function
     def forward(t, s):
@@ -190,6 +211,9 @@ def run_single(
         "peak_reset": peak_reset,
         "baseline_rss_bytes": baseline,
     }
+    threading.Thread(
+        target=_watch_memory, args=(result, baseline, budget_bytes), daemon=True
+    ).start()
     try:
         for _ in range(1 + warmup):
             values = call()
@@ -483,7 +507,7 @@ def main(argv):
             FLAGS.seed,
             FLAGS.memory_budget_gb * _GB,
         )
-        print(_RESULT_MARKER + json.dumps(result), flush=True)
+        _report(result)
         return
     started = datetime.datetime.now().isoformat(timespec="seconds")
     load_start = os.getloadavg()
