@@ -10,6 +10,12 @@ from keras_pfs.data.image_files import read_image, read_label, read_pair
 from keras_pfs.data.list_file import list_file_dataset, read_list_file
 from keras_pfs.data.palette import voc_colormap, voc_colours_to_ids
 from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.synthetic import (
+    SHAPES,
+    SPLITS,
+    make_synthetic_arrays,
+    synthetic_dataset,
+)
 from keras_pfs.data.tfds_reader import (
     TFDS_SEGMENTATION,
     TfdsSegmentation,
@@ -22,6 +28,8 @@ from keras_pfs.data.validation import assert_labels, check_labels
 from keras_pfs.data.voc import VOC_CLASS_NAMES, read_voc_split, voc_dataset
 
 __all__ = [
+    "SHAPES",
+    "SPLITS",
     "TFDS_SEGMENTATION",
     "VOC_CLASS_NAMES",
     "Augmentation",
@@ -30,6 +38,7 @@ __all__ = [
     "check_labels",
     "list_file_dataset",
     "make_pipeline",
+    "make_synthetic_arrays",
     "oxford_iiit_pet_labels",
     "read_image",
     "read_label",
@@ -37,6 +46,7 @@ __all__ = [
     "read_pair",
     "read_voc_split",
     "scene_parse150_labels",
+    "synthetic_dataset",
     "tfds_dataset",
     "tfds_segmentation",
     "voc_colormap",
