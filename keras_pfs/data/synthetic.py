@@ -1,14 +1,16 @@
 """A procedural segmentation dataset generated from a seed, for demos and tests.
 
-Each image shows textured shapes on a textured background. A shape's class is
-its geometry (circle, square, triangle, ring, ...), while its colour and texture
-are drawn independently of the class, so no pixel's colour tells its class: a
-network has to see enough of the shape's outline to name it. Background-labelled
-"blobs" with wobbly outlines are mixed in as distractors, so "anything that
-stands out" is not a winning rule either. This gives a task on which a network
-with a large receptive field clearly beats a tiny one after a few hundred CPU
-steps at 64x64. As in Pascal VOC, a thin void band (the ignore class) surrounds
-every shape.
+Each image shows 1 to 4 shapes, rotated, scaled and occluding each other, on a
+finely striped background. A shape's class is its geometry (circle, square,
+triangle, ring, ...); its colour and shading are drawn independently of the
+class. Telling shape from background is local (fine stripes against flat or
+smoothly shaded colour), but naming the shape needs a receptive field covering
+most of its outline, up to 90% of the image side. So a large network clearly
+beats a tiny one: after 600 CPU steps (batch 8, 64x64, Adam 1e-3, crops of
+scale 0.75-1.25) a dilated ResNet of 1.2M parameters reached 0.51-0.54 val mIoU
+and a 0.16M-parameter six-convolution network 0.41-0.44 (two runs each; at 300
+steps both were still near the all-background plateau). As in Pascal VOC, a
+void band one pixel wide on each side (the ignore class) outlines every shape.
 """
 
 import numpy as np
@@ -23,18 +25,17 @@ SHAPES = ("circle", "square", "triangle", "ring", "cross", "frame", "ellipse")
 
 SPLITS = ("train", "val", "test")
 
-# Shapes span 12% to 30% of the shorter side in radius, so the largest ones
-# need a receptive field of about half the image to be recognised.
-_RADIUS_RANGE = (0.12, 0.30)
+# Radii as fractions of the shorter image side. Centres stay 0.7 radii inside
+# the image, so most of every outline is visible.
+_RADIUS_RANGE = (0.2, 0.45)
+_CENTRE_MARGIN = 0.7
 _MAX_SHAPES = 4
-_MAX_BLOBS = 2
-_MAX_ROTATION = np.pi
-_BACKGROUND_TEXTURES = ("stripes", "blotches")
-_SHAPE_TEXTURES = ("plain",)
-_NOISE = (2, 15)
-_CONTRAST = (0, 60)
-_CENTRE_MARGIN = 0.0
-_STRIPE_FREQUENCY = (0.3, 1.2)
+# Background stripes have periods of 3 to 8 pixels: visible to a small
+# receptive field, unlike the shapes' smooth shading.
+_STRIPE_FREQUENCY = (0.8, 2.0)
+# Per-channel difference of a texture's two colours, and pixel noise sigma.
+_CONTRAST = (30, 90)
+_NOISE = (2, 8)
 
 # The three inward edge normals of an upward equilateral triangle inscribed in
 # the unit circle; every edge is at distance 0.5 from the centre.
@@ -70,17 +71,6 @@ def _shape_mask(shape, u, v):
     raise ValueError(f"Unknown shape {shape!r}.")
 
 
-def _blob_mask(rng, u, v):
-    """A star-convex blob whose radius wobbles with angle (a distractor)."""
-    angle = np.arctan2(v, u)
-    outline = np.full_like(angle, 0.75)
-    for harmonic in (2, 3, 5):
-        outline += rng.uniform(0.05, 0.2) * np.sin(
-            harmonic * angle + rng.uniform(0, 2 * np.pi)
-        )
-    return np.hypot(u, v) <= outline
-
-
 def _texture(rng, ys, xs, kinds):
     """A random colour texture in float 0..255 at pixel coordinates `ys`, `xs`.
 
@@ -89,7 +79,7 @@ def _texture(rng, ys, xs, kinds):
         ys: row coordinates, any shape; painting a shape only needs the
             texture under its mask.
         xs: column coordinates, same shape.
-        kinds: texture kinds to draw from: "stripes", "blotches", "plain".
+        kinds: texture kinds to draw from: "stripes", "shaded", "plain".
 
     Returns:
         Array of shape `ys.shape + (3,)`.
@@ -108,8 +98,8 @@ def _texture(rng, ys, xs, kinds):
             + rng.uniform(0, 2 * np.pi)
         )
         weight = (wave > 0).astype(np.float32)
-    elif kind == "blotches":
-        # A sum of a few random low-frequency waves.
+    elif kind == "shaded":
+        # Smooth shading: a sum of a few random waves of periods 16 to 60 px.
         wave = np.zeros_like(xs)
         for _ in range(3):
             angle = rng.uniform(0, 2 * np.pi)
@@ -140,31 +130,21 @@ def _void_border(labels, ignore_class):
 
 def _make_image(rng, height, width, num_classes, ignore_class):
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    image = _texture(rng, ys, xs, _BACKGROUND_TEXTURES)
+    image = _texture(rng, ys, xs, ("stripes",))
     labels = np.zeros((height, width), dtype=np.uint8)
-    side = min(height, width)
-
-    def random_frame():
-        # Shape-frame coordinates of a random rotation, position and size.
-        radius = rng.uniform(*_RADIUS_RANGE) * side
-        margin = _CENTRE_MARGIN * radius
-        cy = rng.uniform(margin, max(margin, height - margin))
-        cx = rng.uniform(margin, max(margin, width - margin))
-        angle = rng.uniform(-_MAX_ROTATION, _MAX_ROTATION)
-        cos, sin = np.cos(angle), np.sin(angle)
-        u = ((xs - cx) * cos + (ys - cy) * sin) / radius
-        v = (-(xs - cx) * sin + (ys - cy) * cos) / radius
-        return u, v
-
-    # Distractors first, so that real shapes may occlude them.
-    for _ in range(rng.integers(0, _MAX_BLOBS + 1)):
-        mask = _blob_mask(rng, *random_frame())
-        image[mask] = _texture(rng, ys[mask], xs[mask], _BACKGROUND_TEXTURES)
     # Later shapes occlude earlier ones; labels follow the same painting order.
     for _ in range(rng.integers(1, _MAX_SHAPES + 1)):
         class_id = rng.integers(1, num_classes)
-        mask = _shape_mask(SHAPES[class_id - 1], *random_frame())
-        image[mask] = _texture(rng, ys[mask], xs[mask], _SHAPE_TEXTURES)
+        radius = rng.uniform(*_RADIUS_RANGE) * min(height, width)
+        margin = _CENTRE_MARGIN * radius
+        cy = rng.uniform(margin, max(margin, height - margin))
+        cx = rng.uniform(margin, max(margin, width - margin))
+        angle = rng.uniform(0, 2 * np.pi)
+        # Pixel coordinates in the shape's rotated, unit-radius frame.
+        u = ((xs - cx) * np.cos(angle) + (ys - cy) * np.sin(angle)) / radius
+        v = (-(xs - cx) * np.sin(angle) + (ys - cy) * np.cos(angle)) / radius
+        mask = _shape_mask(SHAPES[class_id - 1], u, v)
+        image[mask] = _texture(rng, ys[mask], xs[mask], ("plain", "shaded"))
         labels[mask] = class_id
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     return image, _void_border(labels, ignore_class)
