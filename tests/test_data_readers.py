@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_pfs.data import (
     Augmentation,
+    assert_labels,
     list_file_dataset,
     oxford_iiit_pet_labels,
     scene_parse150_labels,
@@ -76,6 +77,17 @@ def _first_line_of_error(run):
     with pytest.raises(tf.errors.InvalidArgumentError) as error:
         run()
     return str(error.value.message).splitlines()[0]
+
+
+def test_assert_labels_shows_ten_values_and_counts_the_rest():
+    labels = tf.range(-5, 20)
+    line = _first_line_of_error(lambda: assert_labels(labels, 3, 255, "x.png"))
+    assert (
+        "Label values -5, -4, -3, -2, -1, 3, 4, 5, 6, 7 (and 12 more) in x.png" in line
+    )
+    np.testing.assert_array_equal(
+        assert_labels(tf.constant([0, 2, 255]), 3, 255, "x"), [0, 2, 255]
+    )
 
 
 def test_list_file_round_trips_pixel_exactly(list_folder):
