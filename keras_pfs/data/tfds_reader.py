@@ -23,6 +23,7 @@ prepares into `data_dir` without network access.
 """
 
 import dataclasses
+import os
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -140,8 +141,8 @@ def tfds_segmentation(name):
 
 
 def _tfds():
-    # Imported on use: only this reader needs TFDS, and importing it costs
-    # every user of keras_pfs.data about a second.
+    # Imported on use: only this reader needs TFDS, and importing it would cost
+    # every user of keras_pfs.data about half a second.
     import tensorflow_datasets
 
     return tensorflow_datasets
@@ -160,7 +161,7 @@ def _prepare(builder, name, data_dir, manual_dir, download):
         missing = sorted(
             info.filename
             for info in builder.url_infos.values()
-            if not tf.io.gfile.exists(f"{manual_dir}/{info.filename}")
+            if not os.path.exists(os.path.join(manual_dir, info.filename))
         )
         if missing:
             raise ValueError(
@@ -215,6 +216,8 @@ def tfds_dataset(
     """
     tfds = _tfds()
     spec = tfds_segmentation(name)
+    if manual_dir is not None:
+        manual_dir = os.path.expanduser(manual_dir)
     builder = tfds.builder(name, data_dir=data_dir)
     _prepare(builder, name, data_dir, manual_dir, download)
     tfds_split = spec.val_split if split == "val" else split
