@@ -10,7 +10,7 @@ from keras_pfs.losses.cross_entropy import (
     segmentation_cross_entropy,
     valid_mask,
 )
-from keras_pfs.losses.feature_regression import (
+from keras_pfs.losses.intra_class_variation import (
     IntraClassVariationLoss,
     intra_class_variation_loss,
 )

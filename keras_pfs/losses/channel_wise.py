@@ -8,7 +8,7 @@ Reference:
 import keras
 from keras import ops
 
-from keras_pfs.losses.base import DistillationLoss
+from keras_pfs.losses.base import LogitDistillationLoss
 
 
 def _spatial_log_softmax(x, mask):
@@ -81,7 +81,7 @@ def channel_wise_loss(teacher_logits, student_logits, mask=None, temperature=4.0
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
-class ChannelWiseLoss(DistillationLoss):
+class ChannelWiseLoss(LogitDistillationLoss):
     """Keras loss form of `channel_wise_loss`.
 
     `y_true` is the teacher's logits and `y_pred` the student's; as a plain
@@ -103,7 +103,7 @@ class ChannelWiseLoss(DistillationLoss):
     (2,)
     """
 
-    output_key = "logits"
+    loss_fn = channel_wise_loss
 
     def __init__(
         self,
@@ -112,21 +112,4 @@ class ChannelWiseLoss(DistillationLoss):
         name="channel_wise",
         dtype=None,
     ):
-        super().__init__(reduction=reduction, name=name, dtype=dtype)
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}.")
-        self.temperature = temperature
-
-    def call(self, y_true, y_pred):
-        return channel_wise_loss(y_true, y_pred, temperature=self.temperature)
-
-    def compute_loss(self, teacher_outputs, student_outputs, mask=None):
-        return channel_wise_loss(
-            teacher_outputs["logits"],
-            student_outputs["logits"],
-            mask,
-            temperature=self.temperature,
-        )
-
-    def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature}
+        super().__init__(temperature, reduction=reduction, name=name, dtype=dtype)

@@ -10,7 +10,7 @@ References:
 import keras
 from keras import ops
 
-from keras_pfs.losses.base import DistillationLoss
+from keras_pfs.losses.base import LogitDistillationLoss
 from keras_pfs.losses.utils import masked_image_mean
 
 
@@ -57,7 +57,7 @@ def pixel_kd_loss(teacher_logits, student_logits, mask=None, temperature=1.0):
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
-class PixelKDLoss(DistillationLoss):
+class PixelKDLoss(LogitDistillationLoss):
     """Keras loss form of `pixel_kd_loss`.
 
     `y_true` is the teacher's logits and `y_pred` the student's; as a plain
@@ -77,7 +77,7 @@ class PixelKDLoss(DistillationLoss):
     (2,)
     """
 
-    output_key = "logits"
+    loss_fn = pixel_kd_loss
 
     def __init__(
         self,
@@ -86,21 +86,4 @@ class PixelKDLoss(DistillationLoss):
         name="pixel_kd",
         dtype=None,
     ):
-        super().__init__(reduction=reduction, name=name, dtype=dtype)
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}.")
-        self.temperature = temperature
-
-    def call(self, y_true, y_pred):
-        return pixel_kd_loss(y_true, y_pred, temperature=self.temperature)
-
-    def compute_loss(self, teacher_outputs, student_outputs, mask=None):
-        return pixel_kd_loss(
-            teacher_outputs["logits"],
-            student_outputs["logits"],
-            mask,
-            temperature=self.temperature,
-        )
-
-    def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature}
+        super().__init__(temperature, reduction=reduction, name=name, dtype=dtype)

@@ -11,7 +11,7 @@ Reference:
 import keras
 from keras import ops
 
-from keras_pfs.losses.base import DistillationLoss
+from keras_pfs.losses.base import LogitDistillationLoss
 from keras_pfs.losses.utils import masked_image_mean
 
 # Keeps weights finite where the student already matches the teacher
@@ -150,7 +150,7 @@ def weighted_imitation_loss(
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
-class WeightedImitationLoss(DistillationLoss):
+class WeightedImitationLoss(LogitDistillationLoss):
     """Keras loss form of `weighted_imitation_loss`.
 
     `y_true` is the teacher's logits and `y_pred` the student's; in the
@@ -169,7 +169,7 @@ class WeightedImitationLoss(DistillationLoss):
     0.0
     """
 
-    output_key = "logits"
+    loss_fn = weighted_imitation_loss
 
     def __init__(
         self,
@@ -179,34 +179,13 @@ class WeightedImitationLoss(DistillationLoss):
         name="weighted_imitation",
         dtype=None,
     ):
-        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        super().__init__(temperature, reduction=reduction, name=name, dtype=dtype)
         if weighting not in WEIGHTINGS:
             raise ValueError(
                 f"Unknown knowledge-gap weighting {weighting!r}; "
                 f"known: {', '.join(sorted(WEIGHTINGS))}."
             )
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}.")
-        self.temperature = temperature
         self.weighting = weighting
 
-    def call(self, y_true, y_pred):
-        return weighted_imitation_loss(
-            y_true, y_pred, temperature=self.temperature, weighting=self.weighting
-        )
-
-    def compute_loss(self, teacher_outputs, student_outputs, mask=None):
-        return weighted_imitation_loss(
-            teacher_outputs["logits"],
-            student_outputs["logits"],
-            mask,
-            temperature=self.temperature,
-            weighting=self.weighting,
-        )
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "temperature": self.temperature,
-            "weighting": self.weighting,
-        }
+    def options(self):
+        return {"weighting": self.weighting}

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_pfs import losses
-from keras_pfs.losses.feature_regression import (
+from keras_pfs.losses.intra_class_variation import (
     IntraClassVariationLoss,
     intra_class_variation_loss,
 )
