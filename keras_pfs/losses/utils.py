@@ -1,5 +1,6 @@
 """Small helpers shared by the loss families."""
 
+import tensorflow as tf
 from keras import ops
 
 
@@ -25,17 +26,14 @@ def match_grid(teacher_features, student_features):
     The teacher's grid is the reference: both N x N matrices must index the
     same pixels, and the student is the side that is being taught.
     """
-    t_shape = ops.shape(teacher_features)
-    s_shape = ops.shape(student_features)
-    if (
-        isinstance(t_shape[1], int)
-        and isinstance(s_shape[1], int)
-        and tuple(t_shape[1:3]) == tuple(s_shape[1:3])
-    ):
+    t_shape, s_shape = teacher_features.shape, student_features.shape
+    if None not in t_shape[1:3] and tuple(t_shape[1:3]) == tuple(s_shape[1:3]):
         return student_features
-    return ops.image.resize(
+    # A size tensor works for grids unknown until run time (keras.ops resize
+    # checks the size in Python and fails on them inside a graph).
+    return tf.image.resize(
         student_features,
-        (t_shape[1], t_shape[2]),
-        interpolation="bilinear",
+        tf.shape(teacher_features)[1:3],
+        method="bilinear",
         antialias=False,
     )

@@ -1,7 +1,7 @@
 """Resizes a feature map to the spatial size of another tensor."""
 
 import keras
-from keras import ops
+import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
@@ -29,9 +29,10 @@ class ResizeLike(keras.layers.Layer):
 
     def call(self, inputs):
         x, reference = inputs
-        size = ops.shape(reference)[1:3]
-        return ops.image.resize(
-            x, size, interpolation=self.interpolation, antialias=False
+        # tf.image.resize takes a size tensor; keras.ops.image.resize checks
+        # the size in Python and fails on images of unknown size in a graph.
+        return tf.image.resize(
+            x, tf.shape(reference)[1:3], method=self.interpolation, antialias=False
         )
 
     def compute_output_shape(self, input_shape):
