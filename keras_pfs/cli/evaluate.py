@@ -6,23 +6,52 @@ Examples:
     keras-pfs-evaluate --model student.keras \
         --list_file ../shared/datasets/camvid/val.txt --num_classes 11 \
         --ignore_class 11
+    keras-pfs-evaluate --model distilled.keras --config configs/synthetic.py \
+        --teacher_model teacher.keras --baseline_model student.keras \
+        --save_images 4 --images_dir panels
 """
 
 import json
 import os
 
+import numpy as np
+import tensorflow as tf
 from absl import app, flags
 
 from keras_pfs import data
 from keras_pfs.cli import common
 from keras_pfs.cli.common import FLAGS
 from keras_pfs.metrics import evaluate_segmenter
+from keras_pfs.visualization import segmentation_panel
 
 flags.DEFINE_string("model", None, "Saved model (.keras).")
 flags.DEFINE_string("list_file", None, "Evaluate on this list file instead.")
 flags.DEFINE_integer("num_classes", None, "Classes, with --list_file.")
 flags.DEFINE_integer("ignore_class", 255, "Void id, with --list_file.")
 flags.DEFINE_string("output_json", None, "Write the results here.")
+flags.DEFINE_integer("save_images", 0, "Write PNG panels for this many images.")
+flags.DEFINE_string("images_dir", "panels", "Where --save_images writes.")
+flags.DEFINE_string("teacher_model", None, "Teacher (.keras), for the panels.")
+flags.DEFINE_string("baseline_model", None, "Baseline student, for the panels.")
+
+
+def save_panels(dataset, models, count, num_classes, ignore_class, folder):
+    """Writes `count` panels (see `segmentation_panel`) as PNG files."""
+    os.makedirs(folder, exist_ok=True)
+    for index, (image, label) in enumerate(dataset.unbatch().take(count)):
+        outputs = {
+            name: {
+                key: np.asarray(value[0])
+                for key, value in model(image[None], training=False).items()
+            }
+            for name, model in models.items()
+        }
+        panel = segmentation_panel(
+            image.numpy(), label.numpy(), outputs, num_classes, ignore_class
+        )
+        path = os.path.join(folder, f"panel_{index:03d}.png")
+        tf.io.write_file(path, tf.io.encode_png(panel))
+        print(f"wrote {path}")
 
 
 def main(argv):
@@ -53,6 +82,21 @@ def main(argv):
         if os.path.dirname(FLAGS.output_json):
             os.makedirs(os.path.dirname(FLAGS.output_json), exist_ok=True)
         common.write_json_atomically(results, FLAGS.output_json)
+    if FLAGS.save_images:
+        if not FLAGS.teacher_model:
+            raise ValueError("--save_images needs --teacher_model for the panels.")
+        models = {"teacher": common.load_model(FLAGS.teacher_model)}
+        if FLAGS.baseline_model:
+            models["baseline"] = common.load_model(FLAGS.baseline_model)
+        models["distilled"] = model
+        save_panels(
+            dataset,
+            models,
+            FLAGS.save_images,
+            num_classes,
+            ignore_class,
+            FLAGS.images_dir,
+        )
     print(json.dumps({"miou": results["miou"]}))
 
 

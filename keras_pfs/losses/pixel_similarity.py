@@ -17,7 +17,7 @@ from keras_pfs.losses.utils import match_grid
 _NORM_EPSILON = 1e-12
 
 
-def _unit_pixels(features):
+def unit_pixels(features):
     """Flattens (B, H, W, C) to (B, N, C) with every pixel L2-normalised."""
     shape = ops.shape(features)
     flat = ops.reshape(features, (shape[0], -1, shape[-1]))
@@ -64,8 +64,8 @@ def pixel_similarity_loss(teacher_features, student_features, method="gram"):
             f"pixel_similarity_loss: method must be 'gram' or 'dense', got {method!r}."
         )
     student_features = match_grid(teacher_features, student_features)
-    a = _unit_pixels(teacher_features)
-    b = _unit_pixels(ops.cast(student_features, a.dtype))
+    a = unit_pixels(teacher_features)
+    b = unit_pixels(ops.cast(student_features, a.dtype))
     num_pixels = ops.cast(ops.shape(a)[1], a.dtype)
     if method == "dense":
         s_t = ops.matmul(a, ops.transpose(a, (0, 2, 1)))
