@@ -1,0 +1,127 @@
+"""keras-pfs-export: SavedModel or TFLite file behind a parity gate.
+
+Examples:
+    keras-pfs-export --model runs/d/model.keras --format saved_model \
+        --output export/student/1
+    keras-pfs-export --model runs/d/model.keras --format tflite --quantize int8 \
+        --input_size 180,240 --calibration_list ../shared/datasets/camvid/train.txt \
+        --parity_list ../shared/datasets/camvid/val.txt --num_classes 11 \
+        --ignore_class 11 --output export/student_int8.tflite
+
+Exit status 1 if the parity gate fails; the previous export stays in place.
+"""
+
+import json
+import os
+import sys
+
+from absl import app, flags
+
+from keras_pfs import export
+from keras_pfs.cli import common
+
+flags.DEFINE_string("model", None, "Saved model (.keras).")
+flags.DEFINE_enum("format", None, list(export.FORMATS), "Artifact to write.")
+flags.DEFINE_enum(
+    "quantize", "none", list(export.QUANTIZATIONS), "TFLite quantisation."
+)
+flags.DEFINE_string(
+    "output",
+    None,
+    "SavedModel directory, or .tflite file; the parity report "
+    "goes to OUTPUT.parity.json.",
+)
+flags.DEFINE_string(
+    "input_size",
+    None,
+    "TFLite input H,W; default the training crop_size in "
+    "config.json beside --model, else 180,240.",
+)
+flags.DEFINE_string("calibration_list", None, "List file of int8 calibration images.")
+flags.DEFINE_integer("calibration_samples", 100, "Calibration images to use.")
+flags.DEFINE_string(
+    "parity_list", None, "List file of parity images; default synthetic images."
+)
+flags.DEFINE_integer("parity_samples", 8, "Images to compare on.")
+flags.DEFINE_integer("num_classes", None, "Classes, to read --parity_list labels.")
+flags.DEFINE_integer("ignore_class", 255, "Void id in --parity_list labels.")
+
+FLAGS = flags.FLAGS
+
+
+def _input_size():
+    """--input_size, else the crop the model was trained on, else CamVid's."""
+    if FLAGS.input_size:
+        try:
+            height, width = (int(v) for v in FLAGS.input_size.split(","))
+        except ValueError:
+            raise ValueError(
+                f"--input_size must be H,W (e.g. 180,240), got {FLAGS.input_size!r}."
+            ) from None
+        return height, width
+    config_file = os.path.join(os.path.dirname(FLAGS.model), "config.json")
+    if os.path.isfile(config_file):
+        with open(config_file) as f:
+            crop = json.load(f).get("crop_size")
+        if crop:
+            return tuple(crop)
+    return export.DEFAULT_INPUT_SIZE
+
+
+def _parity_samples(num_outputs):
+    if FLAGS.parity_list:
+        return export.list_file_samples(
+            FLAGS.parity_list,
+            FLAGS.parity_samples,
+            FLAGS.num_classes,
+            FLAGS.ignore_class,
+        )
+    # Synthetic images have at most 7 classes; their labels mean nothing to a
+    # model trained on other data, so only the two models are compared.
+    images, _ = export.synthetic_samples(
+        FLAGS.parity_samples, export.DEFAULT_INPUT_SIZE, min(num_outputs, 7)
+    )
+    return images, None
+
+
+def main(argv):
+    del argv
+    for name in ("model", "format", "output"):
+        if not getattr(FLAGS, name):
+            raise ValueError(f"--{name} is required.")
+    if FLAGS.quantize == "int8" and not FLAGS.calibration_list:
+        raise ValueError("--calibration_list is required with --quantize int8.")
+    model = common.load_model(FLAGS.model)
+    num_outputs = int(model.output["logits"].shape[-1])
+    calibration = None
+    if FLAGS.quantize == "int8":
+        calibration, _ = export.list_file_samples(
+            FLAGS.calibration_list, FLAGS.calibration_samples
+        )
+    images, labels = _parity_samples(num_outputs)
+    try:
+        report = export.export_model(
+            model,
+            FLAGS.output,
+            FLAGS.format,
+            quantize=FLAGS.quantize,
+            input_size=_input_size(),
+            calibration_images=calibration,
+            parity_images=images,
+            parity_labels=labels,
+            num_classes=FLAGS.num_classes,
+            ignore_class=FLAGS.ignore_class,
+        )
+    except export.ParityError as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)
+    print(f"Exported {report['output']} ({report['size_bytes']} bytes)")
+    print(json.dumps({k: report[k] for k in ("passed", "max_abs_diff", "agreement")}))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,55 @@
+"""Export segmenters for LiteRT (TFLite) and TF Serving behind a parity gate.
+
+`build_serving_model` wraps a segmenter as uint8 `images` in, `class_ids` and
+`probabilities` out; `export_model` exports it with Keras `model.export`,
+checks the artifact against the Keras model (`check_parity`) and installs it
+only if the format's `THRESHOLDS` hold.
+"""
+
+from keras_pfs.export.exporter import (
+    DEFAULT_INPUT_SIZE,
+    FORMATS,
+    QUANTIZATIONS,
+    ParityError,
+    converter_options,
+    export_model,
+    report_path,
+)
+from keras_pfs.export.parity import (
+    THRESHOLDS,
+    check_parity,
+    keras_runner,
+    saved_model_runner,
+    tflite_runner,
+)
+from keras_pfs.export.samples import (
+    list_file_samples,
+    resize_samples,
+    synthetic_samples,
+)
+from keras_pfs.export.serving_model import (
+    INPUT_NAME,
+    OUTPUT_NAMES,
+    build_serving_model,
+)
+
+__all__ = [
+    "DEFAULT_INPUT_SIZE",
+    "FORMATS",
+    "INPUT_NAME",
+    "OUTPUT_NAMES",
+    "QUANTIZATIONS",
+    "THRESHOLDS",
+    "ParityError",
+    "build_serving_model",
+    "check_parity",
+    "converter_options",
+    "export_model",
+    "keras_runner",
+    "list_file_samples",
+    "report_path",
+    "resize_samples",
+    "saved_model_runner",
+    "synthetic_samples",
+    "tflite_runner",
+]
