@@ -207,6 +207,10 @@ def _markdown(results):
         "",
     ]
     lines += [f"- {note}" for note in results["notes"]]
+    lines.append(
+        "- SavedModel size is about twice the weights: Keras 3.15 `model.export` "
+        "stores every variable twice (`variables` and `_all_variables`)."
+    )
     lines += [
         "",
         "| model | runtime | latency (ms) | size (MB) | mIoU | parity max diff "
@@ -244,6 +248,7 @@ def main(argv):
             f"--input_size must be H,W, got {FLAGS.input_size!r}."
         ) from None
     keras.utils.set_random_seed(0)
+    load_before = os.getloadavg()[0]
     samples = _samples(input_size)
     notes = []
     rows = []
@@ -264,7 +269,9 @@ def main(argv):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"
         ),
-        "machine": f"{os.cpu_count()} CPU cores (shared)",
+        # Other jobs share the cores: the load average says how much.
+        "machine": f"{os.cpu_count()} CPU cores, shared; 1-min load average "
+        f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
         "input_size": list(input_size),
         "repeats": FLAGS.repeats,
         "notes": notes,
