@@ -261,9 +261,16 @@ def main(argv):
             if not path:
                 notes.append(
                     f"{role}: {source}, random weights; latency and size are "
-                    "real, mIoU and parity on it are not meaningful."
+                    "real, mIoU and parity are not: near-uniform outputs flip "
+                    "argmax on tiny errors, so the int8 gate may FAIL on "
+                    "agreement (its artifact is timed anyway)."
                 )
             rows += _benchmark_model(role, segmenter, source, samples, workdir)
+    if min(load_before, os.getloadavg()[0]) > os.cpu_count():
+        notes.append(
+            "Other jobs kept every core busy (load average above the core "
+            "count), so num_threads 2 could not show a speed-up."
+        )
     results = {
         "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(

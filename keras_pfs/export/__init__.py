@@ -29,7 +29,6 @@ from keras_pfs.export.samples import (
 )
 from keras_pfs.export.serving_model import (
     INPUT_NAME,
-    OUTPUT_NAMES,
     build_serving_model,
 )
 
@@ -37,7 +36,6 @@ __all__ = [
     "DEFAULT_INPUT_SIZE",
     "FORMATS",
     "INPUT_NAME",
-    "OUTPUT_NAMES",
     "QUANTIZATIONS",
     "THRESHOLDS",
     "ParityError",

@@ -7,7 +7,6 @@ from keras import ops
 from keras_pfs.models import ResizeLike
 
 INPUT_NAME = "images"
-OUTPUT_NAMES = ("class_ids", "probabilities")
 
 
 def _logits(outputs):
@@ -48,7 +47,8 @@ class _Predictions(keras.layers.Layer):
 
 
 def _any_size(segmenter):
-    """The same segmenter (shared weights) with graph-safe resizes."""
+    """The same segmenter (shared weights) with graph-safe resizes in its
+    own graph; keras_pfs segmenters keep every `ResizeLike` there."""
     return keras.models.clone_model(
         segmenter,
         clone_function=lambda layer: (
