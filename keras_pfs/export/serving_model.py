@@ -4,29 +4,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_pfs.models import ResizeLike
-
 INPUT_NAME = "images"
 
 
 def _logits(outputs):
     return outputs["logits"] if isinstance(outputs, dict) else outputs
-
-
-class _AnySizeResizeLike(ResizeLike):
-    """`ResizeLike` that traces with unknown height and width.
-
-    `keras.ops.image.resize` checks `size[0] <= 0` in Python, which fails on
-    the symbolic size of a graph traced with `(None, None)` spatial
-    dimensions, so a SavedModel for any image size cannot be written with
-    it. `tf.image.resize` is the op Keras calls underneath.
-    """
-
-    def call(self, inputs):
-        x, reference = inputs
-        return tf.image.resize(
-            x, tf.shape(reference)[1:3], method=self.interpolation, antialias=False
-        )
 
 
 class _Predictions(keras.layers.Layer):
@@ -44,19 +26,6 @@ class _Predictions(keras.layers.Layer):
             "class_ids": keras.KerasTensor(logits.shape[:-1], dtype="int32"),
             "probabilities": keras.KerasTensor(logits.shape, dtype="float32"),
         }
-
-
-def _any_size(segmenter):
-    """The same segmenter (shared weights) with graph-safe resizes in its
-    own graph; keras_pfs segmenters keep every `ResizeLike` there."""
-    return keras.models.clone_model(
-        segmenter,
-        clone_function=lambda layer: (
-            _AnySizeResizeLike(**layer.get_config())
-            if isinstance(layer, ResizeLike)
-            else layer
-        ),
-    )
 
 
 def build_serving_model(segmenter, input_size=None):
@@ -85,11 +54,7 @@ def build_serving_model(segmenter, input_size=None):
     >>> sorted(serving.output)
     ['class_ids', 'probabilities']
     """
-    if input_size is None:
-        height, width = None, None
-        segmenter = _any_size(segmenter)
-    else:
-        height, width = input_size
+    height, width = input_size if input_size is not None else (None, None)
     images = keras.Input((height, width, 3), dtype="uint8", name=INPUT_NAME)
     logits = _logits(segmenter(ops.cast(images, "float32"), training=False))
     outputs = _Predictions(name="predictions")(logits)
