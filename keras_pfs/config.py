@@ -10,6 +10,8 @@ import dataclasses
 import importlib.util
 import os
 
+MIXED_PRECISION_POLICIES = (None, "mixed_float16", "mixed_bfloat16")
+
 
 @dataclasses.dataclass
 class ExperimentConfig:
@@ -45,6 +47,13 @@ class ExperimentConfig:
             Distiller's defaults.
         ce_weight: weight of the cross-entropy on labels.
         jit_compile: compile steps with XLA.
+        strategy: `tf.distribute` strategy, see
+            `keras_pfs.distribute.get_strategy`: `"auto"`, `"mirrored"`,
+            `"multi_worker"`, `"tpu"` or `"none"`. `batch_size` stays the
+            global batch, split over the replicas.
+        mixed_precision: `None` (float32), `"mixed_float16"` (with loss
+            scaling) or `"mixed_bfloat16"`: the Keras dtype policy of the
+            models built for the run; losses are computed in float32.
     """
 
     dataset: str = "synthetic"
@@ -75,6 +84,15 @@ class ExperimentConfig:
     loss_weights: dict = dataclasses.field(default_factory=dict)
     ce_weight: float = 1.0
     jit_compile: bool = False
+    strategy: str = "auto"
+    mixed_precision: str | None = None
+
+    def __post_init__(self):
+        if self.mixed_precision not in MIXED_PRECISION_POLICIES:
+            raise ValueError(
+                f"Config key mixed_precision={self.mixed_precision!r} is unknown; "
+                "use None, 'mixed_float16' or 'mixed_bfloat16'."
+            )
 
     def to_dict(self):
         return dataclasses.asdict(self)

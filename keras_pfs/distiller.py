@@ -56,6 +56,11 @@ class Distiller(keras.Model):
     runs with `training=False` and is never updated; the student runs forward
     once per step.
 
+    Under a mixed precision dtype policy the models compute in float16 or
+    bfloat16 and the losses in float32; with `mixed_float16`, `compile()`
+    wraps the optimizer in a `LossScaleOptimizer`, whose scaling
+    `train_step` applies.
+
     `fit()` logs `loss`, `ce`, one entry per distillation term and
     `mean_iou`, on train and validation data. `call()` returns the student's
     logits; `distiller.student` is the trained model to save and export.
@@ -80,9 +85,11 @@ class Distiller(keras.Model):
             multi-replica step equals the single-device step on the global
             batch (per-replica statistics would not). No effect on one device.
             On CPU devices, build `MirroredStrategy` with
-            `cross_device_ops=tf.distribute.ReductionToOneDevice()`: TF's
+            `cross_device_ops=tf.distribute.ReductionToOneDevice()` (as
+            `keras_pfs.distribute.get_strategy("mirrored")` does): TF's
             default collective all-reduce can run the BatchNorm and gradient
             all-reduces in different orders on different replicas and abort.
+            Under MultiWorkerMirroredStrategy it works as is.
 
     Example:
 
@@ -165,23 +172,31 @@ class Distiller(keras.Model):
     def _terms(self, images, labels, student_outputs):
         """Per-image loss terms `{name: (B,)}` and the logits used for mIoU."""
         labels = ops.cast(labels, "int32")
-        logits = student_outputs["logits"]
+        # Under a mixed precision policy the models compute in float16 or
+        # bfloat16; the losses (squared cosine differences, KL, softmax) need
+        # float32 to stay accurate, and are computed from float32 casts.
+        logits = ops.cast(student_outputs["logits"], "float32")
         label_size = ops.shape(labels)[1:3]
         if tuple(logits.shape[1:3]) != tuple(labels.shape[1:3]):
             logits = ops.image.resize(logits, label_size, interpolation="bilinear")
         terms = {"ce": segmentation_cross_entropy(labels, logits, self.ignore_class)}
         if self.distillation_losses:
             teacher_outputs = self.teacher(images, training=False)
-            teacher_logits = teacher_outputs["logits"]
+            teacher_logits = ops.cast(teacher_outputs["logits"], "float32")
             if tuple(teacher_logits.shape[1:3]) != tuple(labels.shape[1:3]):
                 teacher_logits = ops.image.resize(
                     teacher_logits, label_size, interpolation="bilinear"
                 )
             teacher_outputs = {
                 "logits": ops.stop_gradient(teacher_logits),
-                "features": ops.stop_gradient(teacher_outputs["features"]),
+                "features": ops.stop_gradient(
+                    ops.cast(teacher_outputs["features"], "float32")
+                ),
             }
-            student_view = {"logits": logits, "features": student_outputs["features"]}
+            student_view = {
+                "logits": logits,
+                "features": ops.cast(student_outputs["features"], "float32"),
+            }
             mask = valid_mask(labels, self.ignore_class)
             for name, loss in self.distillation_losses.items():
                 extra = {"labels": labels} if loss.needs_labels else {}
@@ -209,6 +224,9 @@ class Distiller(keras.Model):
             # Sum over this replica's images / the global batch: gradients are
             # summed over replicas, so this equals the single-device step.
             loss = tf.nn.compute_average_loss(terms["loss"])
+            # Multiplied by the loss scale under mixed_float16 (compile() then
+            # wraps the optimizer in a LossScaleOptimizer, whose apply()
+            # divides the gradients by the same scale); else unchanged.
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.student.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)

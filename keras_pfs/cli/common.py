@@ -1,29 +1,66 @@
 """What the command-line tools share: flags, data and model set-up, saving."""
 
-import json
+import dataclasses
 import os
+import shutil
 
 import keras
 from absl import flags
 
 from keras_pfs import data
+
+# Re-exported: the commands save through common.
+from keras_pfs.callbacks import (  # noqa: F401
+    save_model_atomically,
+    write_json_atomically,
+)
 from keras_pfs.config import load_config
 
 flags.DEFINE_string("config", None, "Experiment config file (configs/*.py).")
 flags.DEFINE_multi_string("set", [], "Config override key=value; repeatable.")
 flags.DEFINE_string("workdir", None, "Directory for models, logs and results.")
-flags.DEFINE_bool("overwrite", False, "Replace a finished run in --workdir.")
+flags.DEFINE_bool(
+    "overwrite",
+    False,
+    "Replace a finished run in --workdir, or restart an unfinished one from "
+    "scratch instead of resuming it from its backup.",
+)
+flags.DEFINE_string(
+    "strategy",
+    None,
+    "tf.distribute strategy: auto, mirrored, multi_worker, tpu or none; "
+    "overrides config key strategy.",
+)
 
 FLAGS = flags.FLAGS
 MODEL_FILE = "model.keras"
+BEST_FILE = "best.keras"
+EPOCH_LOG = "epochs.jsonl"
+BACKUP_DIR = "backup"
+# What a run writes while training; --overwrite removes it all.
+_RUN_STATE = (BACKUP_DIR, "logs", EPOCH_LOG, BEST_FILE, BEST_FILE + ".json")
 
 
 def config_from_flags():
-    return load_config(FLAGS.config, FLAGS.set)
+    config = load_config(FLAGS.config, FLAGS.set)
+    if FLAGS.strategy is not None:
+        config = dataclasses.replace(config, strategy=FLAGS.strategy)
+    return config
+
+
+def backup_dir(workdir, worker):
+    """Where worker `worker` keeps the run's BackupAndRestore state: one
+    directory per worker, because workers sharing one collide on its files."""
+    return os.path.join(workdir, BACKUP_DIR, f"worker_{worker}")
 
 
 def prepare_workdir(workdir):
-    """Creates `workdir`; refuses to touch a finished run unless told to."""
+    """Creates `workdir`; refuses to touch a finished run unless told to.
+
+    An unfinished run (killed before it wrote `model.keras`) is resumed from
+    its backup by the training commands; with `--overwrite` it starts again
+    from scratch.
+    """
     if not workdir:
         raise ValueError("--workdir is required.")
     finished = os.path.join(workdir, MODEL_FILE)
@@ -31,23 +68,17 @@ def prepare_workdir(workdir):
         raise ValueError(
             f"{finished} exists (a finished run); pass --overwrite to replace it."
         )
+    if FLAGS.overwrite:
+        for name in _RUN_STATE:
+            path = os.path.join(workdir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+    elif os.path.isdir(os.path.join(workdir, BACKUP_DIR)):
+        print(f"Resuming the unfinished run in {workdir} from its last backup.")
     os.makedirs(workdir, exist_ok=True)
     return workdir
-
-
-def save_model_atomically(model, path):
-    """Saves to a temporary file and renames, so a kill never leaves half a
-    model where a good one was."""
-    temporary = path[: -len(".keras")] + ".partial.keras"
-    model.save(temporary)
-    os.replace(temporary, path)
-
-
-def write_json_atomically(payload, path):
-    temporary = path + ".partial"
-    with open(temporary, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(temporary, path)
 
 
 def _split_reader(config):

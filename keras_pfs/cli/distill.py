@@ -5,12 +5,12 @@ Example:
         --teacher runs/demo/teacher/model.keras --workdir runs/demo/distilled
 """
 
-import keras
+import os
+
 from absl import app, flags
 
 from keras_pfs.cli import common
 from keras_pfs.cli.fit_run import fit_and_save
-from keras_pfs.models import build_segmenter
 
 flags.DEFINE_string("teacher", None, "Trained teacher (.keras).")
 
@@ -18,13 +18,19 @@ flags.DEFINE_string("teacher", None, "Trained teacher (.keras).")
 def main(argv):
     del argv
     config = common.config_from_flags()
-    if not common.FLAGS.teacher:
+    teacher = common.FLAGS.teacher
+    if not teacher:
         raise ValueError("--teacher is required: the trained teacher's .keras file.")
-    teacher = common.load_model(common.FLAGS.teacher)
+    if not os.path.isfile(teacher):
+        raise ValueError(f"--teacher: model file {teacher} does not exist.")
     workdir = common.prepare_workdir(common.FLAGS.workdir)
-    keras.utils.set_random_seed(config.seed)
-    student = build_segmenter(config.student_preset, config.num_classes)
-    fit_and_save(config, student, teacher, workdir, config.distillation_losses)
+    fit_and_save(
+        config,
+        workdir,
+        config.student_preset,
+        teacher,
+        config.distillation_losses,
+    )
 
 
 def run():

@@ -5,12 +5,10 @@ Example:
         --workdir runs/demo/teacher
 """
 
-import keras
 from absl import app, flags
 
 from keras_pfs.cli import common
 from keras_pfs.cli.fit_run import fit_and_save
-from keras_pfs.models import build_segmenter
 
 flags.DEFINE_enum("role", "teacher", ["teacher", "student"], "Which preset.")
 
@@ -19,14 +17,12 @@ def main(argv):
     del argv
     config = common.config_from_flags()
     workdir = common.prepare_workdir(common.FLAGS.workdir)
-    keras.utils.set_random_seed(config.seed)
     preset = (
         config.teacher_preset
         if common.FLAGS.role == "teacher"
         else config.student_preset
     )
-    model = build_segmenter(preset, config.num_classes)
-    fit_and_save(config, model, None, workdir, distillation_losses={})
+    fit_and_save(config, workdir, preset, None, distillation_losses={})
 
 
 def run():
