@@ -235,18 +235,20 @@ def xla_agreement(first_logs, teacher_outputs):
     return agreement
 
 
-def summarise(times, jit_settings, configs):
+def summarise(times, cpu_times, jit_settings, configs):
     """Medians per configuration and the derived overhead figures.
 
     Args:
-        times: `{(config, jit): [seconds per round]}`, rounds aligned.
+        times: `{(config, jit): [wall seconds per round]}`, rounds aligned.
+        cpu_times: the same layout, process CPU seconds (all threads).
         jit_settings: the XLA settings timed.
         configs: the configurations timed.
 
     Returns:
         `(rows, derived)`: one row per configuration; per XLA setting the
         overhead `full / (student + teacher)` (from medians and as the median
-        of per-round ratios) and each term's cost (`full - without it`).
+        of per-round ratios) and each term's cost (`full - without it`), in
+        wall time and, with a `cpu_` prefix, in CPU time.
     """
     rows = [
         {
@@ -254,43 +256,48 @@ def summarise(times, jit_settings, configs):
             "jit": jit,
             "median_s": statistics.median(values),
             "min_s": min(values),
+            "median_cpu_s": statistics.median(cpu_times[(config, jit)]),
             "times_s": values,
+            "cpu_times_s": cpu_times[(config, jit)],
         }
         for (config, jit), values in times.items()
     ]
-    medians = {(row["config"], row["jit"]): row["median_s"] for row in rows}
     derived = {}
     for jit in jit_settings:
+        derived[jit] = {}
+        for prefix, samples in (("", times), ("cpu_", cpu_times)):
 
-        def median_of(config, jit=jit):
-            return medians[(config, jit)]
+            def median_of(config, samples=samples, jit=jit):
+                return statistics.median(samples[(config, jit)])
 
-        per_round = [
-            full / (student + teacher)
-            for full, student, teacher in zip(
-                times[("full", jit)],
-                times[("student", jit)],
-                times[("teacher", jit)],
-                strict=True,
-            )
-        ]
-        derived[jit] = {
-            "overhead_ratio": median_of("full")
-            / (median_of("student") + median_of("teacher")),
-            "overhead_ratio_per_round_median": statistics.median(per_round),
-            "student_plus_teacher_s": median_of("student") + median_of("teacher"),
-            "distillation_extra_s": median_of("full")
-            - median_of("student")
-            - median_of("teacher"),
-        }
-        for term in ("pfs", "imitation"):
-            if f"no_{term}" in configs:
-                derived[jit][f"{term}_cost_s"] = median_of("full") - median_of(
-                    f"no_{term}"
+            per_round = [
+                full / (student + teacher)
+                for full, student, teacher in zip(
+                    samples[("full", jit)],
+                    samples[("student", jit)],
+                    samples[("teacher", jit)],
+                    strict=True,
                 )
+            ]
+            baseline = median_of("student") + median_of("teacher")
+            figures = {
+                "overhead_ratio": median_of("full") / baseline,
+                "overhead_ratio_per_round_median": statistics.median(per_round),
+                "student_plus_teacher_s": baseline,
+                "distillation_extra_s": median_of("full") - baseline,
+            }
+            for term in ("pfs", "imitation"):
+                if f"no_{term}" in configs:
+                    figures[f"{term}_cost_s"] = median_of("full") - median_of(
+                        f"no_{term}"
+                    )
+            derived[jit].update(
+                {prefix + name: value for name, value in figures.items()}
+            )
     if {"off", "on"} <= set(jit_settings):
         derived["xla_speedup"] = {
-            config: medians[(config, "off")] / medians[(config, "on")]
+            config: statistics.median(times[(config, "off")])
+            / statistics.median(times[(config, "on")])
             for config in configs
         }
     return rows, derived
@@ -374,19 +381,22 @@ def run(
 
     keys = list(steps)
     times = {key: [] for key in keys}
+    cpu_times = {key: [] for key in keys}
     last_logs = {}
     for round_index in range(warmup + repeats):
         shift = round_index % len(keys)
         for key in keys[shift:] + keys[:shift]:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             out = steps[key]()
             elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
             if round_index >= warmup:
                 times[key].append(elapsed)
+                cpu_times[key].append(cpu)
             if key[0] != "teacher":
                 last_logs[key] = out
         print(f"round {round_index + 1}/{warmup + repeats} done", flush=True)
-    rows, derived = summarise(times, jit_settings, configs)
+    rows, derived = summarise(times, cpu_times, jit_settings, configs)
     for row in rows:
         key = (row["config"], row["jit"])
         row["first_call_s"] = trace_s[key]
@@ -425,11 +435,14 @@ def run(
 
 def print_summary(result):
     """Prints the medians, the overhead ratios and the XLA agreement."""
-    print(f"{'config':<14}{'jit':<5}{'median s':>10}{'min s':>9}{'img/s':>8}")
+    print(
+        f"{'config':<14}{'jit':<5}{'median s':>10}{'min s':>9}{'cpu s':>9}{'img/s':>8}"
+    )
     for row in result["rows"]:
         print(
             f"{row['config']:<14}{row['jit']:<5}{row['median_s']:>10.4f}"
-            f"{row['min_s']:>9.4f}{row['images_per_s']:>8.2f}"
+            f"{row['min_s']:>9.4f}{row['median_cpu_s']:>9.4f}"
+            f"{row['images_per_s']:>8.2f}"
         )
     for jit, figures in result["derived"].items():
         if jit == "xla_speedup":
@@ -438,16 +451,18 @@ def print_summary(result):
                 + json.dumps({k: round(v, 3) for k, v in figures.items()})
             )
             continue
-        costs = ", ".join(
-            f"{term} cost {figures[f'{term}_cost_s']:+.4f} s"
-            for term in ("pfs", "imitation")
-            if f"{term}_cost_s" in figures
-        )
-        print(
-            f"overhead_ratio jit={jit}: {figures['overhead_ratio']:.3f} "
-            f"(per-round median {figures['overhead_ratio_per_round_median']:.3f})"
-            + (f"; {costs}" if costs else "")
-        )
+        for prefix, unit in (("", "wall"), ("cpu_", "cpu")):
+            costs = ", ".join(
+                f"{term} cost {figures[f'{prefix}{term}_cost_s']:+.4f} s"
+                for term in ("pfs", "imitation")
+                if f"{prefix}{term}_cost_s" in figures
+            )
+            ratio = figures[f"{prefix}overhead_ratio"]
+            per_round = figures[f"{prefix}overhead_ratio_per_round_median"]
+            print(
+                f"overhead_ratio jit={jit} ({unit}): {ratio:.3f} "
+                f"(per-round median {per_round:.3f})" + (f"; {costs}" if costs else "")
+            )
     for config, values in result["xla_agreement"].items():
         print(f"xla_agreement {config}: " + json.dumps(values))
 
