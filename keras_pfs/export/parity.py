@@ -16,11 +16,17 @@ from keras_pfs.metrics import SegmentationIoU
 # better). The limits leave about 10x headroom on the differences, yet stay
 # far below what a wrong model gives (probabilities off by > 0.1, agreement
 # near chance).
+# int8 is judged on agreement and mIoU: on the trained CamVid student
+# (benchmarks/deploy) int8 kept 98.8% of pixels' class and lost 0.35 mIoU,
+# yet its largest single-pixel probability difference over 101 val images
+# (4.4M pixels) was 0.25, a boundary pixel near a tie. The max is a tail
+# statistic of the image count, so for int8 it only catches gross breakage;
+# the mIoU limit is the product target (<= 1.0 mIoU lost).
 THRESHOLDS = {
     "float32": {"max_abs_diff": 1e-4, "min_agreement": 0.999, "max_miou_drop": 0.001},
     "float16": {"max_abs_diff": 1e-2, "min_agreement": 0.995, "max_miou_drop": 0.005},
     "dynamic": {"max_abs_diff": 5e-2, "min_agreement": 0.99, "max_miou_drop": 0.01},
-    "int8": {"max_abs_diff": 0.15, "min_agreement": 0.97, "max_miou_drop": 0.03},
+    "int8": {"max_abs_diff": 0.5, "min_agreement": 0.97, "max_miou_drop": 0.01},
 }
 
 
