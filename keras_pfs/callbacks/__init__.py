@@ -1,5 +1,6 @@
-"""Callbacks of the training commands: best-model checkpoint, epoch log."""
+"""Callbacks of the training commands: best model, epoch log, backups."""
 
+from keras_pfs.callbacks.backup import WorkerBackup
 from keras_pfs.callbacks.checkpoints import (
     BestStudentCheckpoint,
     EpochLog,
@@ -11,6 +12,7 @@ from keras_pfs.callbacks.checkpoints import (
 __all__ = [
     "BestStudentCheckpoint",
     "EpochLog",
+    "WorkerBackup",
     "read_epoch_log",
     "save_model_atomically",
     "write_json_atomically",

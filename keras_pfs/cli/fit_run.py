@@ -6,6 +6,7 @@ import os
 import shutil
 
 import keras
+import tensorflow as tf
 
 from keras_pfs import callbacks, losses
 from keras_pfs.cli import common
@@ -88,6 +89,9 @@ def fit_and_save(config, workdir, student_preset, teacher_path, distillation_los
         # only under a non-default strategy.
         for images, _ in train_ds.take(1):
             distiller(images[:1])
+    backup = callbacks.WorkerBackup(common.backup_dir(workdir, worker))
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        backup.agree(strategy)
     logs_dir = os.path.join(workdir, "logs")
     fit_callbacks = [
         # Before the backup: a kill between the two repeats an epoch (the
@@ -96,11 +100,7 @@ def fit_and_save(config, workdir, student_preset, teacher_path, distillation_los
         callbacks.BestStudentCheckpoint(
             os.path.join(workdir, common.BEST_FILE), write=chief
         ),
-        keras.callbacks.BackupAndRestore(
-            common.backup_dir(workdir, worker),
-            double_checkpoint=True,  # a kill mid-save leaves the previous one
-            delete_checkpoint=False,  # removed once model.keras is written
-        ),
+        backup,
         keras.callbacks.TensorBoard(
             logs_dir if chief else os.path.join(logs_dir, f"worker_{worker}")
         ),
@@ -120,9 +120,8 @@ def fit_and_save(config, workdir, student_preset, teacher_path, distillation_los
         common.write_json_atomically(history, os.path.join(workdir, "history.json"))
         common.write_json_atomically(results, os.path.join(workdir, "eval.json"))
         common.save_model_atomically(student, os.path.join(workdir, common.MODEL_FILE))
-    backup = common.backup_dir(workdir, worker)
-    shutil.rmtree(backup, ignore_errors=True)
+    shutil.rmtree(backup.backup_dir, ignore_errors=True)
     with contextlib.suppress(OSError):  # other workers' backups remain
-        os.rmdir(os.path.dirname(backup))
+        os.rmdir(os.path.dirname(backup.backup_dir))
     print(json.dumps({"workdir": workdir, "miou": results["miou"]}))
     return results
