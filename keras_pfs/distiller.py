@@ -38,6 +38,18 @@ def _output_spec(model, role):
     return spec
 
 
+def _resize_to_labels(logits, labels):
+    """Bilinear resize of logits to the labels' size, unless already equal.
+
+    A size tensor works for batches whose size is unknown until run time
+    (validation at native size); keras.ops resize checks it in Python.
+    """
+    same = logits.shape[1:3] == labels.shape[1:3]
+    if same and None not in logits.shape[1:3]:
+        return logits
+    return tf.image.resize(logits, tf.shape(labels)[1:3], method="bilinear")
+
+
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class Distiller(keras.Model):
     """Distils a frozen segmentation teacher into a student through `fit()`.
@@ -175,18 +187,15 @@ class Distiller(keras.Model):
         # Under a mixed precision policy the models compute in float16 or
         # bfloat16; the losses (squared cosine differences, KL, softmax) need
         # float32 to stay accurate, and are computed from float32 casts.
-        logits = ops.cast(student_outputs["logits"], "float32")
-        label_size = ops.shape(labels)[1:3]
-        if tuple(logits.shape[1:3]) != tuple(labels.shape[1:3]):
-            logits = ops.image.resize(logits, label_size, interpolation="bilinear")
+        logits = _resize_to_labels(
+            ops.cast(student_outputs["logits"], "float32"), labels
+        )
         terms = {"ce": segmentation_cross_entropy(labels, logits, self.ignore_class)}
         if self.distillation_losses:
             teacher_outputs = self.teacher(images, training=False)
-            teacher_logits = ops.cast(teacher_outputs["logits"], "float32")
-            if tuple(teacher_logits.shape[1:3]) != tuple(labels.shape[1:3]):
-                teacher_logits = ops.image.resize(
-                    teacher_logits, label_size, interpolation="bilinear"
-                )
+            teacher_logits = _resize_to_labels(
+                ops.cast(teacher_outputs["logits"], "float32"), labels
+            )
             teacher_outputs = {
                 "logits": ops.stop_gradient(teacher_logits),
                 "features": ops.stop_gradient(
