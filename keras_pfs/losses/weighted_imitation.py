@@ -90,14 +90,25 @@ def knowledge_gap_weights(
     >>> w.shape
     (1, 4, 4)
     """
+    return _weights_from_log_probs(
+        _log_softmax(teacher_logits, temperature),
+        _log_softmax(student_logits, temperature),
+        mask,
+        weighting,
+    )
+
+
+def _weights_from_log_probs(log_p_teacher, log_p_student, mask, weighting):
+    """`knowledge_gap_weights` from softened log-probabilities, which the
+    imitation loss has already computed."""
     if weighting not in WEIGHTINGS:
         raise ValueError(
             f"Unknown knowledge-gap weighting {weighting!r}; "
             f"known: {', '.join(sorted(WEIGHTINGS))}."
         )
-    log_p_t = ops.stop_gradient(_log_softmax(teacher_logits, temperature))
-    log_p_s = ops.stop_gradient(_log_softmax(student_logits, temperature))
-    gap = WEIGHTINGS[weighting](log_p_t, log_p_s)
+    gap = WEIGHTINGS[weighting](
+        ops.stop_gradient(log_p_teacher), ops.stop_gradient(log_p_student)
+    )
     if mask is None:
         mask = ops.ones_like(gap)
     mask = ops.cast(mask, gap.dtype)
@@ -143,9 +154,7 @@ def weighted_imitation_loss(
     if mask is None:
         mask = ops.ones_like(kl)
     mask = ops.cast(mask, kl.dtype)
-    weights = knowledge_gap_weights(
-        teacher_logits, student_logits, mask, weighting, temperature
-    )
+    weights = _weights_from_log_probs(log_p_t, log_p_s, mask, weighting)
     return masked_image_mean(kl * weights, mask)
 
 
