@@ -81,8 +81,11 @@ def _run(command, workdir, settings, extra_flags=()):
         args += list(extra_flags)
         print("running:", " ".join(args), flush=True)
         start = time.time()
-        # --overwrite: a cached model without its record is an unfinished run.
-        subprocess.run([*args, "--overwrite"], check=True, cwd=ROOT)
+        # A model without its record was not finished by this script: redo it.
+        # Without a model, the command itself resumes from its backups.
+        if os.path.isfile(os.path.join(workdir, "model.keras")):
+            args.append("--overwrite")
+        subprocess.run(args, check=True, cwd=ROOT)
         with open(record, "w") as f:
             json.dump({"seconds": time.time() - start, "command": args}, f)
     with open(os.path.join(workdir, "eval.json")) as f:
