@@ -14,6 +14,16 @@ from keras_pfs.losses.base import LogitDistillationLoss
 from keras_pfs.losses.utils import masked_image_mean
 
 
+def softened_log_probs(logits, temperature, dtype="float32"):
+    """log softmax(logits / T) over classes, in at least `dtype`."""
+    return ops.log_softmax(ops.cast(logits, dtype) / temperature, axis=-1)
+
+
+def pixel_kl(log_p_teacher, log_p_student):
+    """Per-pixel KL(p_t || p_s) from log-probabilities `(..., K)` -> `(...)`."""
+    return ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
+
+
 def pixel_kd_loss(teacher_logits, student_logits, mask=None, temperature=1.0):
     """Per-pixel KL(teacher || student) of the softened class distributions.
 
@@ -48,9 +58,10 @@ def pixel_kd_loss(teacher_logits, student_logits, mask=None, temperature=1.0):
     dtype = keras.backend.result_type(
         teacher_logits.dtype, student_logits.dtype, "float32"
     )
-    log_p_t = ops.log_softmax(ops.cast(teacher_logits, dtype) / temperature, axis=-1)
-    log_p_s = ops.log_softmax(ops.cast(student_logits, dtype) / temperature, axis=-1)
-    kl = ops.sum(ops.exp(log_p_t) * (log_p_t - log_p_s), axis=-1) * temperature**2
+    kl = pixel_kl(
+        softened_log_probs(teacher_logits, temperature, dtype),
+        softened_log_probs(student_logits, temperature, dtype),
+    ) * (temperature**2)
     if mask is None:
         mask = ops.ones_like(kl)
     return masked_image_mean(kl, mask)

@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from keras_pfs.losses.base import LogitDistillationLoss
+from keras_pfs.losses.pixel_kd import pixel_kl, softened_log_probs
 from keras_pfs.losses.utils import masked_image_mean
 
 # Keeps weights finite where the student already matches the teacher
@@ -19,20 +20,8 @@ from keras_pfs.losses.utils import masked_image_mean
 _GAP_EPSILON = 1e-8
 
 
-def _log_softmax(logits, temperature):
-    return ops.log_softmax(ops.cast(logits, "float32") / temperature, axis=-1)
-
-
-def _pixel_kl(log_p_teacher, log_p_student):
-    return ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
-
-
 def _gap_uniform(log_p_teacher, log_p_student):
     return ops.ones_like(log_p_teacher[..., 0])
-
-
-def _gap_kl(log_p_teacher, log_p_student):
-    return _pixel_kl(log_p_teacher, log_p_student)
 
 
 def _gap_total_variation(log_p_teacher, log_p_student):
@@ -52,7 +41,7 @@ def _gap_total_variation(log_p_teacher, log_p_student):
 #       dominate.
 WEIGHTINGS = {
     "uniform": _gap_uniform,
-    "kl": _gap_kl,
+    "kl": pixel_kl,
     "tv": _gap_total_variation,
 }
 DEFAULT_WEIGHTING = "kl"
@@ -91,8 +80,8 @@ def knowledge_gap_weights(
     (1, 4, 4)
     """
     return _weights_from_log_probs(
-        _log_softmax(teacher_logits, temperature),
-        _log_softmax(student_logits, temperature),
+        softened_log_probs(teacher_logits, temperature),
+        softened_log_probs(student_logits, temperature),
         mask,
         weighting,
     )
@@ -148,9 +137,9 @@ def weighted_imitation_loss(
     >>> weighted_imitation_loss(t, t).shape
     (2,)
     """
-    log_p_t = ops.stop_gradient(_log_softmax(teacher_logits, temperature))
-    log_p_s = _log_softmax(student_logits, temperature)
-    kl = _pixel_kl(log_p_t, log_p_s) * (temperature**2)
+    log_p_t = ops.stop_gradient(softened_log_probs(teacher_logits, temperature))
+    log_p_s = softened_log_probs(student_logits, temperature)
+    kl = pixel_kl(log_p_t, log_p_s) * (temperature**2)
     if mask is None:
         mask = ops.ones_like(kl)
     mask = ops.cast(mask, kl.dtype)
