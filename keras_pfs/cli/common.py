@@ -8,12 +8,6 @@ import keras
 from absl import flags
 
 from keras_pfs import data
-
-# Re-exported: the commands save through common.
-from keras_pfs.callbacks import (  # noqa: F401
-    save_model_atomically,
-    write_json_atomically,
-)
 from keras_pfs.config import load_config
 
 flags.DEFINE_string("config", None, "Experiment config file (configs/*.py).")

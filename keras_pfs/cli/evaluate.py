@@ -19,6 +19,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from keras_pfs import data
+from keras_pfs.callbacks import write_json_atomically
 from keras_pfs.cli import common
 from keras_pfs.cli.common import FLAGS
 from keras_pfs.metrics import evaluate_segmenter
@@ -81,7 +82,7 @@ def main(argv):
     if FLAGS.output_json:
         if os.path.dirname(FLAGS.output_json):
             os.makedirs(os.path.dirname(FLAGS.output_json), exist_ok=True)
-        common.write_json_atomically(results, FLAGS.output_json)
+        write_json_atomically(results, FLAGS.output_json)
     if FLAGS.save_images:
         if not FLAGS.teacher_model:
             raise ValueError("--save_images needs --teacher_model for the panels.")

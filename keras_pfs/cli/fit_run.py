@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from keras_pfs import callbacks, losses
+from keras_pfs.callbacks import save_model_atomically, write_json_atomically
 from keras_pfs.cli import common
 from keras_pfs.distiller import Distiller
 from keras_pfs.distribute import get_strategy, worker_index
@@ -114,12 +115,10 @@ def fit_and_save(config, workdir, student_preset, teacher_path, distillation_los
     results["class_names"] = list(config.class_names)
     if chief:
         history = callbacks.read_epoch_log(os.path.join(workdir, common.EPOCH_LOG))
-        common.write_json_atomically(
-            config.to_dict(), os.path.join(workdir, "config.json")
-        )
-        common.write_json_atomically(history, os.path.join(workdir, "history.json"))
-        common.write_json_atomically(results, os.path.join(workdir, "eval.json"))
-        common.save_model_atomically(student, os.path.join(workdir, common.MODEL_FILE))
+        write_json_atomically(config.to_dict(), os.path.join(workdir, "config.json"))
+        write_json_atomically(history, os.path.join(workdir, "history.json"))
+        write_json_atomically(results, os.path.join(workdir, "eval.json"))
+        save_model_atomically(student, os.path.join(workdir, common.MODEL_FILE))
     shutil.rmtree(backup.backup_dir, ignore_errors=True)
     with contextlib.suppress(OSError):  # other workers' backups remain
         os.rmdir(os.path.dirname(backup.backup_dir))
