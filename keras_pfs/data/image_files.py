@@ -5,6 +5,8 @@ of thousands, so the file's signature, the label values and the image/label
 sizes are checked first with assertions whose messages name the file.
 """
 
+import os
+
 import tensorflow as tf
 
 from keras_pfs.data.palette import voc_colours_to_ids
@@ -13,6 +15,14 @@ from keras_pfs.data.validation import assert_labels
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The formats tf.io.decode_image reads, by their first bytes.
 _IMAGE_SIGNATURES = (_PNG_SIGNATURE, b"\xff\xd8\xff", b"GIF8", b"BM")
+
+
+def require_pair(image_path, label_path, where):
+    """Raises a one-line ValueError naming the first of the two that is
+    missing; readers check every listed file before streaming any."""
+    for path in (image_path, label_path):
+        if not os.path.isfile(path):
+            raise ValueError(f"{where}: file {path} does not exist.")
 
 
 def _assert(condition, *message_parts):

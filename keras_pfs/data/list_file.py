@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from keras_pfs.data.image_files import read_pair
+from keras_pfs.data.image_files import read_pair, require_pair
 from keras_pfs.data.pipeline import make_pipeline
 
 
@@ -46,11 +46,7 @@ def read_list_file(list_file):
                     f"got {line.strip()!r}."
                 )
             image_path, label_path = (os.path.join(root, f) for f in fields)
-            for path in (image_path, label_path):
-                if not os.path.isfile(path):
-                    raise ValueError(
-                        f"{list_file}:{number}: file {path} does not exist."
-                    )
+            require_pair(image_path, label_path, f"{list_file}:{number}")
             image_paths.append(image_path)
             label_paths.append(label_path)
     if not image_paths:

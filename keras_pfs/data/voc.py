@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from keras_pfs.data.image_files import read_pair
+from keras_pfs.data.image_files import read_pair, require_pair
 from keras_pfs.data.pipeline import make_pipeline
 
 VOC_CLASS_NAMES = (
@@ -67,11 +67,7 @@ def read_voc_split(root, split="train", label_dir="SegmentationClass"):
                 continue
             image_path = os.path.join(root, "JPEGImages", f"{name}.jpg")
             label_path = os.path.join(root, label_dir, f"{name}.png")
-            for path in (image_path, label_path):
-                if not os.path.isfile(path):
-                    raise ValueError(
-                        f"{split_file}: file {path} of image {name!r} does not exist."
-                    )
+            require_pair(image_path, label_path, f"{split_file} (image {name!r})")
             image_paths.append(image_path)
             label_paths.append(label_path)
     if not image_paths:
