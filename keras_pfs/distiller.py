@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_pfs import losses as losses_lib
 from keras_pfs.losses.cross_entropy import segmentation_cross_entropy, valid_mask
+from keras_pfs.losses.utils import match_grid
 from keras_pfs.metrics import SegmentationIoU
 
 # Loss weights of the paper's method. The paper's values are not available to
@@ -36,18 +37,6 @@ def _output_spec(model, role):
                 f"(outputs: {sorted(spec)}); use keras_pfs.models.wrap_segmenter."
             )
     return spec
-
-
-def _resize_to_labels(logits, labels):
-    """Bilinear resize of logits to the labels' size, unless already equal.
-
-    A size tensor works for batches whose size is unknown until run time
-    (validation at native size); keras.ops resize checks it in Python.
-    """
-    same = logits.shape[1:3] == labels.shape[1:3]
-    if same and None not in logits.shape[1:3]:
-        return logits
-    return tf.image.resize(logits, tf.shape(labels)[1:3], method="bilinear")
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
@@ -187,14 +176,12 @@ class Distiller(keras.Model):
         # Under a mixed precision policy the models compute in float16 or
         # bfloat16; the losses (squared cosine differences, KL, softmax) need
         # float32 to stay accurate, and are computed from float32 casts.
-        logits = _resize_to_labels(
-            ops.cast(student_outputs["logits"], "float32"), labels
-        )
+        logits = match_grid(labels, ops.cast(student_outputs["logits"], "float32"))
         terms = {"ce": segmentation_cross_entropy(labels, logits, self.ignore_class)}
         if self.distillation_losses:
             teacher_outputs = self.teacher(images, training=False)
-            teacher_logits = _resize_to_labels(
-                ops.cast(teacher_outputs["logits"], "float32"), labels
+            teacher_logits = match_grid(
+                labels, ops.cast(teacher_outputs["logits"], "float32")
             )
             teacher_outputs = {
                 "logits": ops.stop_gradient(teacher_logits),

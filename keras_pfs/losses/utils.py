@@ -20,20 +20,20 @@ def masked_image_mean(values, mask):
     return total / ops.maximum(count, 1.0)
 
 
-def match_grid(teacher_features, student_features):
-    """Resizes the student's features bilinearly to the teacher's grid.
+def match_grid(reference, x):
+    """Resizes `x` `(B, h, w, C)` bilinearly to the grid (dims 1-2) of `reference`.
 
-    The teacher's grid is the reference: both N x N matrices must index the
-    same pixels, and the student is the side that is being taught.
+    Used to bring the student's features onto the teacher's grid (both N x N
+    matrices must index the same pixels; the student is the side being
+    taught) and logits onto the labels' size. Returns `x` itself when both
+    sizes are known and equal.
     """
-    t_shape, s_shape = teacher_features.shape, student_features.shape
-    if None not in t_shape[1:3] and tuple(t_shape[1:3]) == tuple(s_shape[1:3]):
-        return student_features
+    if None not in reference.shape[1:3] and tuple(reference.shape[1:3]) == tuple(
+        x.shape[1:3]
+    ):
+        return x
     # A size tensor works for grids unknown until run time (keras.ops resize
     # checks the size in Python and fails on them inside a graph).
     return tf.image.resize(
-        student_features,
-        tf.shape(teacher_features)[1:3],
-        method="bilinear",
-        antialias=False,
+        x, tf.shape(reference)[1:3], method="bilinear", antialias=False
     )
