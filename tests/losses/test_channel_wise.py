@@ -7,7 +7,10 @@ import tensorflow as tf
 
 from keras_pfs import losses
 from keras_pfs.losses.channel_wise import ChannelWiseLoss, channel_wise_loss
-from tests.references import numerical_gradient
+from tests.loss_checks import (
+    assert_gradients_match_reference,
+    assert_loss_round_trips,
+)
 
 
 def reference(teacher, student, mask, temperature):
@@ -62,22 +65,13 @@ def test_without_mask_is_the_published_full_map_loss():
 def test_gradients_match_finite_differences(temperature):
     rng = np.random.default_rng(2)
     teacher, student, mask = _inputs(rng, shape=(3, 3, 3, 3))
-    weights = rng.uniform(0.5, 1.5, size=3)  # checks each image's value, not the sum
-
-    t_var, s_var = tf.Variable(teacher), tf.Variable(student)
-    with tf.GradientTape() as tape:
-        objective = tf.reduce_sum(
-            weights * channel_wise_loss(t_var, s_var, mask, temperature=temperature)
-        )
-    grad_t, grad_s = (g.numpy() for g in tape.gradient(objective, [t_var, s_var]))
-
-    def objective_np(t, s):
-        return (weights * reference(t, s, mask, temperature)).sum()
-
-    want_t = numerical_gradient(lambda t: objective_np(t, student), teacher)
-    want_s = numerical_gradient(lambda s: objective_np(teacher, s), student)
-    for got, want in ((grad_t, want_t), (grad_s, want_s)):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    assert_gradients_match_reference(
+        lambda t, s: channel_wise_loss(t, s, mask, temperature=temperature),
+        lambda t, s: reference(t, s, mask, temperature),
+        teacher,
+        student,
+        rng,
+    )
 
 
 def test_void_pixels_contribute_nothing():
@@ -126,24 +120,9 @@ def test_rejects_non_positive_temperature():
 
 
 def test_config_and_serialization_round_trips(tmp_path):
-    loss = ChannelWiseLoss(temperature=2.0, reduction="sum", name="cwd_test")
-    config = loss.get_config()
-    assert ChannelWiseLoss.from_config(config).get_config() == config
-    for restored in (
-        keras.losses.deserialize(keras.losses.serialize(loss)),
-        keras.saving.deserialize_keras_object(
-            keras.saving.serialize_keras_object(loss)
-        ),
-    ):
-        assert isinstance(restored, ChannelWiseLoss)
-        assert restored.get_config() == config
-
-    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Identity()])
-    model.compile(loss=loss)
-    model.save(tmp_path / "model.keras")
-    restored = keras.saving.load_model(tmp_path / "model.keras").loss
-    assert isinstance(restored, ChannelWiseLoss)
-    assert restored.get_config() == config
+    assert_loss_round_trips(
+        ChannelWiseLoss(temperature=2.0, reduction="sum", name="cwd_test"), tmp_path
+    )
 
 
 def test_registry():

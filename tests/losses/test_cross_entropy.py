@@ -2,6 +2,7 @@ import keras
 import numpy as np
 
 from keras_pfs.losses import SegmentationCrossEntropy, segmentation_cross_entropy
+from tests.loss_checks import assert_loss_round_trips
 from tests.references import masked_mean, softmax
 
 
@@ -24,3 +25,9 @@ def test_class_form_round_trips():
     loss = SegmentationCrossEntropy(ignore_class=11)
     restored = keras.losses.deserialize(keras.losses.serialize(loss))
     assert restored.ignore_class == 11
+
+
+def test_saves_and_reloads_with_a_model(tmp_path):
+    assert_loss_round_trips(
+        SegmentationCrossEntropy(ignore_class=11, name="ce_test"), tmp_path
+    )

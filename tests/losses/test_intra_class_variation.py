@@ -3,14 +3,17 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_pfs import losses
 from keras_pfs.losses.intra_class_variation import (
     IntraClassVariationLoss,
     intra_class_variation_loss,
 )
-from tests.references import numerical_gradient, resize_bilinear
+from tests.loss_checks import (
+    assert_gradients_match_reference,
+    assert_loss_round_trips,
+)
+from tests.references import resize_bilinear
 
 VOID = 255
 
@@ -91,21 +94,13 @@ def test_values_match_reference(t_shape, s_shape, label_size):
 def test_gradients_match_finite_differences(t_shape, s_shape, label_size):
     rng = np.random.default_rng(1)
     teacher, student, labels, mask = _inputs(rng, t_shape, s_shape, label_size)
-    weights = rng.uniform(0.5, 1.5, size=t_shape[0])
-
-    t_var, s_var = tf.Variable(teacher), tf.Variable(student)
-    with tf.GradientTape() as tape:
-        values = intra_class_variation_loss(t_var, s_var, labels, 3, mask)
-        objective = tf.reduce_sum(weights * values)
-    grad_t, grad_s = (g.numpy() for g in tape.gradient(objective, [t_var, s_var]))
-
-    def objective_np(t, s):
-        return (weights * reference(t, s, labels, mask, 3)).sum()
-
-    want_t = numerical_gradient(lambda t: objective_np(t, student), teacher)
-    want_s = numerical_gradient(lambda s: objective_np(teacher, s), student)
-    for got, want in ((grad_t, want_t), (grad_s, want_s)):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    _, grad_s = assert_gradients_match_reference(
+        lambda t, s: intra_class_variation_loss(t, s, labels, 3, mask),
+        lambda t, s: reference(t, s, labels, mask, 3),
+        teacher,
+        student,
+        rng,
+    )
     assert np.all(np.isfinite(grad_s))
 
 
@@ -165,24 +160,10 @@ def test_missing_labels_or_classes_are_reported():
 
 
 def test_config_and_serialization_round_trips(tmp_path):
-    loss = IntraClassVariationLoss(num_classes=19, reduction="sum", name="ifvd_test")
-    config = loss.get_config()
-    assert IntraClassVariationLoss.from_config(config).get_config() == config
-    for restored in (
-        keras.losses.deserialize(keras.losses.serialize(loss)),
-        keras.saving.deserialize_keras_object(
-            keras.saving.serialize_keras_object(loss)
-        ),
-    ):
-        assert isinstance(restored, IntraClassVariationLoss)
-        assert restored.get_config() == config
-
-    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Identity()])
-    model.compile(loss=loss)
-    model.save(tmp_path / "model.keras")
-    restored = keras.saving.load_model(tmp_path / "model.keras").loss
-    assert isinstance(restored, IntraClassVariationLoss)
-    assert restored.get_config() == config
+    assert_loss_round_trips(
+        IntraClassVariationLoss(num_classes=19, reduction="sum", name="ifvd_test"),
+        tmp_path,
+    )
 
 
 def test_registry():

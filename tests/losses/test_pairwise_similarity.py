@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_pfs import losses
 from keras_pfs.losses.pairwise_similarity import (
@@ -11,7 +10,11 @@ from keras_pfs.losses.pairwise_similarity import (
     _pool_nodes,
     pairwise_similarity_loss,
 )
-from tests.references import numerical_gradient, resize_bilinear
+from tests.loss_checks import (
+    assert_gradients_match_reference,
+    assert_loss_round_trips,
+)
+from tests.references import resize_bilinear
 
 
 def pool_nodes(x, scale):
@@ -64,22 +67,13 @@ def test_values_match_reference(t_shape, s_shape, scale):
 def test_gradients_match_finite_differences(t_shape, s_shape, scale):
     rng = np.random.default_rng(1)
     teacher, student = rng.normal(size=t_shape), rng.normal(size=s_shape)
-    weights = rng.uniform(0.5, 1.5, size=t_shape[0])
-
-    t_var, s_var = tf.Variable(teacher), tf.Variable(student)
-    with tf.GradientTape() as tape:
-        objective = tf.reduce_sum(
-            weights * pairwise_similarity_loss(t_var, s_var, pool_scale=scale)
-        )
-    grad_t, grad_s = (g.numpy() for g in tape.gradient(objective, [t_var, s_var]))
-
-    def objective_np(t, s):
-        return (weights * reference(t, s, scale)).sum()
-
-    want_t = numerical_gradient(lambda t: objective_np(t, student), teacher)
-    want_s = numerical_gradient(lambda s: objective_np(teacher, s), student)
-    for got, want in ((grad_t, want_t), (grad_s, want_s)):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    assert_gradients_match_reference(
+        lambda t, s: pairwise_similarity_loss(t, s, pool_scale=scale),
+        lambda t, s: reference(t, s, scale),
+        teacher,
+        student,
+        rng,
+    )
 
 
 @pytest.mark.parametrize("size,nodes", [(65, 3), (64, 2), (33, 3), (3, 3)])
@@ -120,24 +114,11 @@ def test_rejects_pool_scale_outside_unit_interval(scale):
 
 
 def test_config_and_serialization_round_trips(tmp_path):
-    loss = PairwiseSimilarityLoss(pool_scale=0.25, reduction="sum", name="skd_test")
-    config = loss.get_config()
-    assert PairwiseSimilarityLoss.from_config(config).get_config() == config
-    for restored in (
-        keras.losses.deserialize(keras.losses.serialize(loss)),
-        keras.saving.deserialize_keras_object(
-            keras.saving.serialize_keras_object(loss)
-        ),
-    ):
-        assert isinstance(restored, PairwiseSimilarityLoss)
-        assert restored.get_config() == config
-
-    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Identity()])
-    model.compile(loss=loss)
-    model.save(tmp_path / "model.keras")
-    restored = keras.saving.load_model(tmp_path / "model.keras").loss
-    assert isinstance(restored, PairwiseSimilarityLoss)
-    assert restored.get_config() == config
+    assert_loss_round_trips(
+        PairwiseSimilarityLoss(pool_scale=0.25, reduction="sum", name="skd_test"),
+        tmp_path,
+        input_shape=(4, 4, 3),
+    )
 
 
 def test_registry():

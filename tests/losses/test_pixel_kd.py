@@ -7,7 +7,10 @@ import tensorflow as tf
 
 from keras_pfs import losses
 from keras_pfs.losses.pixel_kd import PixelKDLoss, pixel_kd_loss
-from tests.references import numerical_gradient
+from tests.loss_checks import (
+    assert_gradients_match_reference,
+    assert_loss_round_trips,
+)
 
 
 def _log_softmax(x):
@@ -50,22 +53,13 @@ def test_values_match_reference(temperature):
 def test_gradients_match_finite_differences(temperature):
     rng = np.random.default_rng(1)
     teacher, student, mask = _inputs(rng, shape=(2, 2, 3, 4))
-    weights = rng.uniform(0.5, 1.5, size=2)  # checks each image's value, not the sum
-
-    t_var, s_var = tf.Variable(teacher), tf.Variable(student)
-    with tf.GradientTape() as tape:
-        objective = tf.reduce_sum(
-            weights * pixel_kd_loss(t_var, s_var, mask, temperature=temperature)
-        )
-    grad_t, grad_s = (g.numpy() for g in tape.gradient(objective, [t_var, s_var]))
-
-    def objective_np(t, s):
-        return (weights * reference(t, s, mask, temperature)).sum()
-
-    want_t = numerical_gradient(lambda t: objective_np(t, student), teacher)
-    want_s = numerical_gradient(lambda s: objective_np(teacher, s), student)
-    for got, want in ((grad_t, want_t), (grad_s, want_s)):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    assert_gradients_match_reference(
+        lambda t, s: pixel_kd_loss(t, s, mask, temperature=temperature),
+        lambda t, s: reference(t, s, mask, temperature),
+        teacher,
+        student,
+        rng,
+    )
 
 
 def test_void_pixels_contribute_nothing():
@@ -110,23 +104,9 @@ def test_rejects_non_positive_temperature():
 
 
 def test_config_and_serialization_round_trips(tmp_path):
-    loss = PixelKDLoss(temperature=2.0, reduction="sum", name="kd_test")
-    assert PixelKDLoss.from_config(loss.get_config()).get_config() == loss.get_config()
-    for restored in (
-        keras.losses.deserialize(keras.losses.serialize(loss)),
-        keras.saving.deserialize_keras_object(
-            keras.saving.serialize_keras_object(loss)
-        ),
-    ):
-        assert isinstance(restored, PixelKDLoss)
-        assert restored.get_config() == loss.get_config()
-
-    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Identity()])
-    model.compile(loss=loss)
-    model.save(tmp_path / "model.keras")
-    restored = keras.saving.load_model(tmp_path / "model.keras").loss
-    assert isinstance(restored, PixelKDLoss)
-    assert restored.get_config() == loss.get_config()
+    assert_loss_round_trips(
+        PixelKDLoss(temperature=2.0, reduction="sum", name="kd_test"), tmp_path
+    )
 
 
 def test_registry():

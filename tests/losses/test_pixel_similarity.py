@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_pfs.losses import PixelSimilarityLoss, pixel_similarity_loss
+from tests.loss_checks import assert_loss_round_trips
 from tests.references import dense_pixel_similarity, numerical_gradient
 
 RNG = np.random.default_rng(0)
@@ -90,3 +91,9 @@ def test_class_form_round_trips_and_reduces():
     assert per_image.shape == (2,)
     mean = PixelSimilarityLoss()(teacher, student)
     np.testing.assert_allclose(mean, np.mean(per_image), rtol=1e-6)
+
+
+def test_saves_and_reloads_with_a_model(tmp_path):
+    assert_loss_round_trips(
+        PixelSimilarityLoss(method="dense", reduction="sum", name="pfs_test"), tmp_path
+    )

@@ -9,6 +9,7 @@ from keras_pfs.losses import (
     weighted_imitation_loss,
 )
 from keras_pfs.losses.weighted_imitation import WEIGHTINGS
+from tests.loss_checks import assert_loss_round_trips
 from tests.references import masked_mean, pixel_kl, softmax
 
 RNG = np.random.default_rng(1)
@@ -116,4 +117,11 @@ def test_class_form_validates_and_round_trips():
         restored(teacher, student),
         weighted_imitation_loss(teacher, student, None, 3.0, "tv"),
         rtol=1e-6,
+    )
+
+
+def test_saves_and_reloads_with_a_model(tmp_path):
+    assert_loss_round_trips(
+        WeightedImitationLoss(temperature=3.0, weighting="tv", name="imitation_test"),
+        tmp_path,
     )
