@@ -182,6 +182,15 @@ def _verdict(results):
     return lines
 
 
+def _total_hours(results):
+    """Sum of every distinct run's time (rows that share a run count once)."""
+    seconds = {}
+    for r in results.values():
+        models = r.get("models", [r["model"]])
+        seconds.update(zip(models, r["seconds_seeds"], strict=True))
+    return sum(seconds.values()) / 3600
+
+
 def _write_readme(results, complexity, command, path, quick):
     names = results["teacher"]["class_names"]
     lines = [
@@ -191,7 +200,8 @@ def _write_readme(results, complexity, command, path, quick):
         "",
         "Machine: 2 CPU cores, 24 GB, no GPU. Held-out split: CamVid val (101",
         "frames, 240x180, void = 11 ignored). mIoU in %, mean over seeds; spread",
-        "= max - min over seeds.",
+        "= max - min over seeds; train time per run, mean over seeds.",
+        f"Training time of all runs together: {_total_hours(results):.2f} h.",
         "",
         "| row | mIoU | seeds | spread | train time (s) | " + " | ".join(names) + " |",
         "|---" * (5 + len(names)) + "|",
@@ -245,7 +255,13 @@ def main(argv):
     teacher_dir = os.path.join(FLAGS.workdir, "teacher")
     teacher_settings = [*settings, f"epochs={teacher_epochs}", "seed=0"]
     teacher = _run("train", teacher_dir, teacher_settings, ["--role=teacher"])
-    results = {"teacher": {**teacher, "miou_seeds": [teacher["miou"]]}}
+    results = {
+        "teacher": {
+            **teacher,
+            "miou_seeds": [teacher["miou"]],
+            "seconds_seeds": [teacher["seconds"]],
+        }
+    }
     results["teacher"]["model"] = os.path.join(teacher_dir, "model.keras")
     for row in FLAGS.rows:
         if row == "teacher":
@@ -278,6 +294,7 @@ def main(argv):
             "models": [r["model"] for r in runs],
             "class_names": runs[0]["class_names"],
             "seconds": float(np.mean([r["seconds"] for r in runs])),
+            "seconds_seeds": [r["seconds"] for r in runs],
         }
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     command = "python scripts/benchmark_camvid.py " + " ".join(sys.argv[1:])
