@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_pfs import Distiller
+from keras_pfs import Distiller, losses
 from keras_pfs.models import build_segmenter
 
 NUM_CLASSES = 4
@@ -78,6 +78,36 @@ def test_student_saves_and_reloads_with_identical_outputs(trained, tmp_path):
     actual = reloaded(images)
     for key in ("logits", "features"):
         np.testing.assert_array_equal(actual[key], expected[key])
+
+
+@pytest.mark.parametrize("name", losses.names())
+def test_every_loss_trains_and_evaluates_on_images_of_unknown_size(models, name):
+    # Validation at native size and uncropped training (e.g. VOC with batch
+    # 1) give batches whose height and width are unknown when traced.
+    student, teacher = models
+    images, labels = tiny_data(num=4)
+
+    def batches():
+        for size in ((32, 40), (24, 32)):
+            yield images[:2, : size[0], : size[1]], labels[:2, : size[0], : size[1]]
+
+    dataset = tf.data.Dataset.from_generator(
+        batches,
+        output_signature=(
+            tf.TensorSpec((None, None, None, 3), tf.float32),
+            tf.TensorSpec((None, None, None), tf.int32),
+        ),
+    )
+    kwargs = {"num_classes": NUM_CLASSES} if name == "ifvd" else {}
+    distiller = Distiller(
+        student=student,
+        teacher=teacher,
+        distillation_losses={name: losses.get(name, **kwargs)},
+    )
+    distiller.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = distiller.fit(dataset, validation_data=dataset, verbose=0).history
+    assert np.isfinite(history["loss"][0]) and np.isfinite(history["val_loss"][0])
+    assert np.isfinite(history[f"val_{name}"][0])
 
 
 def test_unequal_class_counts_are_rejected(models):

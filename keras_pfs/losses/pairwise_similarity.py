@@ -13,6 +13,15 @@ from keras_pfs.losses.pixel_similarity import pixel_similarity_loss
 from keras_pfs.losses.utils import match_grid
 
 
+def _window(size, pool_scale):
+    """The official `int(scale * size)` window, at least 1 pixel; float64 as
+    Python's float, so run-time sizes give the same windows as static ones."""
+    if isinstance(size, int):
+        return max(int(size * pool_scale), 1)
+    window = ops.cast(ops.cast(size, "float64") * pool_scale, "int32")
+    return ops.maximum(window, 1)
+
+
 def _pool_nodes(features, pool_scale):
     """Max-pools (B, H, W, C) into SKD's nodes, as the official code does.
 
@@ -21,16 +30,12 @@ def _pool_nodes(features, pool_scale):
     is `ceil(size / k)` and the last row and column of nodes may cover a
     partial patch. The map is padded at the end with -inf, which never wins a
     max because every window holds at least one real pixel, and each window
-    is reduced by a reshape.
+    is reduced by a reshape. Sizes known only at run time (evaluation at
+    native image size) take the same arithmetic on tensors.
     """
     _, height, width, channels = ops.shape(features)
-    if not (isinstance(height, int) and isinstance(width, int)):
-        raise ValueError(
-            "pairwise_similarity_loss needs a static spatial feature shape to "
-            f"size its pooling windows, got {ops.shape(features)}."
-        )
-    kernel_h = max(int(height * pool_scale), 1)
-    kernel_w = max(int(width * pool_scale), 1)
+    kernel_h = _window(height, pool_scale)
+    kernel_w = _window(width, pool_scale)
     nodes_h = -(-height // kernel_h)
     nodes_w = -(-width // kernel_w)
     padded = ops.pad(
@@ -70,7 +75,8 @@ def pairwise_similarity_loss(teacher_features, student_features, pool_scale=0.5)
     exact memory-light Gram form.
 
     Args:
-        teacher_features: `(B, H, W, Ct)` tensor with static H and W.
+        teacher_features: `(B, H, W, Ct)` tensor; H and W may be known only
+            at run time, Ct must be static.
         student_features: `(B, h, w, Cs)` tensor.
         pool_scale: patch side as a fraction of the feature map's side,
             in (0, 1].
@@ -92,7 +98,10 @@ def pairwise_similarity_loss(teacher_features, student_features, pool_scale=0.5)
     student_nodes = _pool_nodes(student_features, pool_scale)
     _, nodes_h, nodes_w, teacher_channels = ops.shape(teacher_nodes)
     widest = max(teacher_channels, ops.shape(student_nodes)[-1])
-    method = "dense" if nodes_h * nodes_w <= widest else "gram"
+    # Both forms are exact; the choice is only cost. An unknown node count
+    # (run-time image size) takes the Gram form, which never builds N x N.
+    static = isinstance(nodes_h, int) and isinstance(nodes_w, int)
+    method = "dense" if static and nodes_h * nodes_w <= widest else "gram"
     return pixel_similarity_loss(teacher_nodes, student_nodes, method=method)
 
 

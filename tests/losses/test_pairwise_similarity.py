@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_pfs import losses
 from keras_pfs.losses.pairwise_similarity import (
@@ -73,6 +74,24 @@ def test_gradients_match_finite_differences(t_shape, s_shape, scale):
         teacher,
         student,
         rng,
+    )
+
+
+def test_sizes_known_only_at_run_time_give_the_same_values():
+    rng = np.random.default_rng(3)
+    teacher = rng.normal(size=(2, 23, 30, 4)).astype("float32")
+    student = rng.normal(size=(2, 12, 15, 3)).astype("float32")
+    traced = tf.function(
+        lambda t, s: pairwise_similarity_loss(t, s, pool_scale=0.25),
+        input_signature=[
+            tf.TensorSpec((None, None, None, 4), tf.float32),
+            tf.TensorSpec((None, None, None, 3), tf.float32),
+        ],
+    )
+    np.testing.assert_allclose(
+        traced(teacher, student).numpy(),
+        reference(teacher.astype(np.float64), student.astype(np.float64), 0.25),
+        rtol=1e-5,
     )
 
 
