@@ -46,6 +46,8 @@ ROWS = {
         for w in sorted(WEIGHTINGS)
     },
 }
+# The peer methods that ours must beat.
+PEERS = ("kd", "skd", "cwd", "ifvd")
 # Rows run with every seed: the baseline, ours, and ours' weighting ablation,
 # which picks the default and so needs the same protection from noise.
 SEEDED_ROWS = (
@@ -121,7 +123,24 @@ def _run(command, workdir, settings, extra_flags=()):
         result = json.load(f)
     with open(record) as f:
         result["seconds"] = json.load(f)["seconds"]
+    result["model"] = os.path.join(workdir, "model.keras")
     return result
+
+
+def _row(runs):
+    """One table row from its runs (one per seed)."""
+    return {
+        "miou": float(np.mean([r["miou"] for r in runs])),
+        "miou_seeds": [r["miou"] for r in runs],
+        "per_class_iou": np.nanmean(
+            [r["per_class_iou"] for r in runs], axis=0
+        ).tolist(),
+        "model": runs[0]["model"],
+        "models": [r["model"] for r in runs],
+        "class_names": runs[0]["class_names"],
+        "seconds": float(np.mean([r["seconds"] for r in runs])),
+        "seconds_seeds": [r["seconds"] for r in runs],
+    }
 
 
 def _complexity(settings):
@@ -143,9 +162,6 @@ def _complexity(settings):
             "gflops": count_flops(model, (180, 240)) / 1e9,
         }
     return out
-
-
-PEERS = ("kd", "skd", "cwd", "ifvd")
 
 
 def _verdict(results):
@@ -197,8 +213,7 @@ def _total_hours(results):
     """Sum of every distinct run's time (rows that share a run count once)."""
     seconds = {}
     for r in results.values():
-        models = r.get("models", [r["model"]])
-        seconds.update(zip(models, r["seconds_seeds"], strict=True))
+        seconds.update(zip(r["models"], r["seconds_seeds"], strict=True))
     return sum(seconds.values()) / 3600
 
 
@@ -266,14 +281,7 @@ def main(argv):
     teacher_dir = os.path.join(FLAGS.workdir, "teacher")
     teacher_settings = [*settings, f"epochs={teacher_epochs}", "seed=0"]
     teacher = _run("train", teacher_dir, teacher_settings, ["--role=teacher"])
-    results = {
-        "teacher": {
-            **teacher,
-            "miou_seeds": [teacher["miou"]],
-            "seconds_seeds": [teacher["seconds"]],
-        }
-    }
-    results["teacher"]["model"] = os.path.join(teacher_dir, "model.keras")
+    results = {"teacher": _row([teacher])}
     for row in FLAGS.rows:
         if row == "teacher":
             continue
@@ -294,19 +302,7 @@ def main(argv):
                         [f"--teacher={results['teacher']['model']}"],
                     )
                 )
-            runs[-1]["model"] = os.path.join(workdir, "model.keras")
-        results[row] = {
-            "miou": float(np.mean([r["miou"] for r in runs])),
-            "miou_seeds": [r["miou"] for r in runs],
-            "per_class_iou": np.nanmean(
-                [r["per_class_iou"] for r in runs], axis=0
-            ).tolist(),
-            "model": runs[0]["model"],
-            "models": [r["model"] for r in runs],
-            "class_names": runs[0]["class_names"],
-            "seconds": float(np.mean([r["seconds"] for r in runs])),
-            "seconds_seeds": [r["seconds"] for r in runs],
-        }
+        results[row] = _row(runs)
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     command = "python scripts/benchmark_camvid.py " + " ".join(sys.argv[1:])
     complexity = _complexity(settings)
