@@ -36,6 +36,10 @@ class ExperimentConfig:
         flip: random horizontal flips in training.
         teacher_preset: `keras_pfs.models` preset of the teacher.
         student_preset: preset of the student.
+        teacher_options: keyword overrides of the teacher preset's head
+            (arguments of `build_deeplab_segmenter`, e.g.
+            `{"dilation_rates": (1, 2, 3)}`).
+        student_options: the same for the student preset.
         batch_size: global batch size.
         epochs: training epochs.
         learning_rate: peak learning rate (cosine decay to 0).
@@ -73,6 +77,8 @@ class ExperimentConfig:
     flip: bool = True
     teacher_preset: str = "tiny_resnet"
     student_preset: str = "tiny_mobile"
+    teacher_options: dict = dataclasses.field(default_factory=dict)
+    student_options: dict = dataclasses.field(default_factory=dict)
     batch_size: int = 16
     epochs: int = 10
     learning_rate: float = 2e-3

@@ -30,6 +30,7 @@ def main(argv):
         config.student_preset,
         teacher,
         config.distillation_losses,
+        student_options=config.student_options,
     )
 
 

@@ -27,7 +27,14 @@ def _check_batch_size(config, strategy):
         )
 
 
-def fit_and_save(config, workdir, student_preset, teacher_path, distillation_losses):
+def fit_and_save(
+    config,
+    workdir,
+    student_preset,
+    teacher_path,
+    distillation_losses,
+    student_options=None,
+):
     """Trains a `student_preset` model (from the teacher if given) and saves it.
 
     Everything runs under `config.strategy`, with the models built inside
@@ -48,6 +55,7 @@ def fit_and_save(config, workdir, student_preset, teacher_path, distillation_los
         teacher_path: the trained teacher's `.keras` file, or `None` for
             supervised training.
         distillation_losses: `{registry name: constructor kwargs}`.
+        student_options: keyword overrides of the preset's head.
 
     Returns:
         The evaluation dict of the held-out split.
@@ -67,8 +75,13 @@ def fit_and_save(config, workdir, student_preset, teacher_path, distillation_los
     train_ds, val_ds = common.build_datasets(config)
     steps = int(train_ds.cardinality())
     with strategy.scope():
+        # The student is built first, straight after seeding, so that runs of
+        # one seed start from the same weights with or without a teacher
+        # (loading the teacher draws from the global random state).
+        student = build_segmenter(
+            student_preset, config.num_classes, **(student_options or {})
+        )
         teacher = common.load_model(teacher_path) if teacher_path else None
-        student = build_segmenter(student_preset, config.num_classes)
         distiller = Distiller(
             student=student,
             teacher=teacher,

@@ -17,12 +17,15 @@ def main(argv):
     del argv
     config = common.config_from_flags()
     workdir = common.prepare_workdir(common.FLAGS.workdir)
-    preset = (
-        config.teacher_preset
-        if common.FLAGS.role == "teacher"
-        else config.student_preset
+    role = common.FLAGS.role
+    fit_and_save(
+        config,
+        workdir,
+        getattr(config, f"{role}_preset"),
+        None,
+        distillation_losses={},
+        student_options=getattr(config, f"{role}_options"),
     )
-    fit_and_save(config, workdir, preset, None, distillation_losses={})
 
 
 def run():
