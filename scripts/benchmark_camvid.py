@@ -1,324 +1,274 @@
-"""CamVid method table: teacher, baseline student and every distillation method.
+"""CamVid campaign: paired (fold, row, seed) cells, committed one file each.
 
-Trains the teacher once, then with one schedule and seed per row the baseline
-student and the student distilled by each method, through the package's own
-commands (`keras-pfs-train` / `keras-pfs-distill`), and tabulates held-out
-mIoU and per-class IoU. Every finished run is cached in `--workdir` and
-reused, so an interrupted benchmark continues where it stopped.
+The campaign is data (`benchmarks/camvid/campaign.json`): folds, rows
+(recipes), sweeps, seeds and targets. Each cell trains through the package's
+own commands in a work directory under `--cache_dir` (outside the
+repository), which resumes a killed run from its last epoch; its result goes
+to `benchmarks/camvid/cells/<fold>/<row>/seed<k>.json` (config, commit,
+final and best-epoch mIoU, per-class IoU, learning curve, wall time). Only
+missing cells run; the table is rebuilt from the committed cells, so a
+campaign spans sessions.
 
 Usage:
-    python scripts/benchmark_camvid.py --data_dir ../shared/datasets/camvid
-    python scripts/benchmark_camvid.py --data_dir ../shared/datasets/camvid --quick
+    python scripts/benchmark_camvid.py --data_dir ../shared/datasets/camvid \
+        --cells teacher                        # the val fold's teacher
+    python scripts/benchmark_camvid.py --data_dir ../shared/datasets/camvid \
+        --sweep schedule                       # baseline schedule sweep
+    python scripts/benchmark_camvid.py --data_dir ../shared/datasets/camvid \
+        --fold cross_sequence                  # every row of that fold
+    python scripts/benchmark_camvid.py --norun # table from committed cells
 """
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
-import numpy as np
 from absl import app, flags
 
-from keras_pfs.losses.weighted_imitation import DEFAULT_WEIGHTING, WEIGHTINGS
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from campaign_table import write_tables  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(ROOT, "configs", "camvid.py")
-
-# Row name -> distillation losses (None: supervised training, no teacher).
-# The imitation weighting is named explicitly, so a run cached under one
-# default is never reused for another. The "ablation:" rows are "ours" with
-# each knowledge-gap weighting; the one equal to the default is the
-# "pfs+imitation" run itself (same losses, same seed, same run directory).
-ROWS = {
-    "teacher": None,
-    "student": None,
-    "kd": {"kd": {}},
-    "skd": {"skd": {}},
-    "cwd": {"cwd": {}},
-    "ifvd": {"ifvd": {}},
-    "pfs": {"pfs": {}},
-    "imitation": {"imitation": {"weighting": DEFAULT_WEIGHTING}},
-    "pfs+imitation": {"pfs": {}, "imitation": {"weighting": DEFAULT_WEIGHTING}},
-    **{
-        f"ablation:{w}": {"pfs": {}, "imitation": {"weighting": w}}
-        for w in sorted(WEIGHTINGS)
-    },
-}
-# The peer methods that ours must beat.
-PEERS = ("kd", "skd", "cwd", "ifvd")
-# Rows run with every seed: the baseline, ours, and ours' weighting ablation,
-# which picks the default and so needs the same protection from noise.
-SEEDED_ROWS = (
-    "student",
-    "pfs+imitation",
-    *(r for r in ROWS if r.startswith("ablation:")),
-)
+OUTPUT = os.path.join(ROOT, "benchmarks", "camvid")
 
 flags.DEFINE_string("data_dir", None, "CamVid folder (train.txt, val.txt).")
-flags.DEFINE_string("workdir", os.path.join(ROOT, "runs", "camvid"), "Run cache.")
 flags.DEFINE_string(
-    "output_dir", os.path.join(ROOT, "benchmarks", "camvid"), "Results folder."
+    "cache_dir",
+    os.path.join(os.path.expanduser("~"), ".cache", "keras-pfs", "camvid"),
+    "Run cache (work directories, backups): outside the repository.",
 )
-flags.DEFINE_list("rows", list(ROWS), "Rows to run (teacher is always run).")
-flags.DEFINE_list("seeds", ["0", "1"], "Seeds of the student and ours rows.")
-flags.DEFINE_integer("epochs", None, "Student epochs (default: the config's).")
-flags.DEFINE_integer("teacher_epochs", 40, "Teacher epochs.")
-# Half-frame training crops keep the whole table within 2.5 hours on 2 CPU
-# cores; full-frame (180, 240) crops would take about twice as long.
-flags.DEFINE_multi_string(
-    "set", ["crop_size=(120, 160)"], "Config overrides applied to every run."
-)
-flags.DEFINE_bool(
-    "quick", False, "Tiny presets, 16+8 images, 1 epoch: the same code path."
-)
+flags.DEFINE_string("campaign", os.path.join(OUTPUT, "campaign.json"), "Campaign.")
+flags.DEFINE_string("output_dir", OUTPUT, "Where cells, models and tables go.")
+flags.DEFINE_string("fold", "val", "Fold whose cells to run.")
+flags.DEFINE_list("cells", None, "Rows to run (default: teacher, then all rows).")
+flags.DEFINE_string("sweep", None, "Run this sweep's variants instead of rows.")
+flags.DEFINE_list("seeds", None, "Seeds (default: the campaign's).")
+flags.DEFINE_bool("norun", False, "Only rebuild the tables from the cells.")
+flags.DEFINE_multi_string("set", [], "Extra config overrides (smoke tests only).")
 FLAGS = flags.FLAGS
 
 
-def _run_dir(row):
-    """Run directory name: the row's losses and options, so that two rows
-    with the same losses share one run."""
-    if ROWS[row] is None:
-        return row
-    return "+".join(
-        name + "".join(f"_{k}={v}" for k, v in sorted(options.items()))
-        for name, options in ROWS[row].items()
-    )
+def fold_splits(fold, spec, data_dir, cache_dir):
+    """`(train_split, val_split)` config values of a fold.
 
-
-def _quick_lists(data_dir, folder):
-    """List files of the first few frames, with absolute paths."""
-    for split, count in (("train", 16), ("val", 8)):
-        with open(os.path.join(data_dir, f"{split}.txt")) as f:
-            lines = [line.split() for line in f if line.strip()][:count]
-        with open(os.path.join(folder, f"{split}.txt"), "w") as f:
-            for image, label in lines:
-                f.write(
-                    f"{os.path.join(os.path.abspath(data_dir), image)} "
-                    f"{os.path.join(os.path.abspath(data_dir), label)}\n"
-                )
-    return folder
-
-
-def _run(command, workdir, settings, extra_flags=()):
-    """Runs one CLI training unless its finished model is cached."""
-    record = os.path.join(workdir, "benchmark_run.json")
-    if os.path.isfile(os.path.join(workdir, "model.keras")) and os.path.isfile(record):
-        print(f"cached: {workdir}", flush=True)
-    else:
-        args = [sys.executable, "-m", f"keras_pfs.cli.{command}", "--config", CONFIG]
-        args += [f"--set={s}" for s in settings] + [f"--workdir={workdir}"]
-        args += list(extra_flags)
-        print("running:", " ".join(args), flush=True)
-        start = time.time()
-        # A model without its record was not finished by this script: redo it.
-        # Without a model, the command itself resumes from its backups.
-        if os.path.isfile(os.path.join(workdir, "model.keras")):
-            args.append("--overwrite")
-        subprocess.run(args, check=True, cwd=ROOT)
-        with open(record, "w") as f:
-            json.dump({"seconds": time.time() - start, "command": args}, f)
-    with open(os.path.join(workdir, "eval.json")) as f:
-        result = json.load(f)
-    with open(record) as f:
-        result["seconds"] = json.load(f)["seconds"]
-    result["model"] = os.path.join(workdir, "model.keras")
-    return result
-
-
-def _row(runs):
-    """One table row from its runs (one per seed)."""
-    return {
-        "miou": float(np.mean([r["miou"] for r in runs])),
-        "miou_seeds": [r["miou"] for r in runs],
-        "per_class_iou": np.nanmean(
-            [r["per_class_iou"] for r in runs], axis=0
-        ).tolist(),
-        "model": runs[0]["model"],
-        "models": [r["model"] for r in runs],
-        "class_names": runs[0]["class_names"],
-        "seconds": float(np.mean([r["seconds"] for r in runs])),
-        "seconds_seeds": [r["seconds"] for r in runs],
-    }
-
-
-def _complexity(settings):
-    """Parameters and FLOPs (one 180x240 image) of the two presets."""
-    from keras_pfs.config import load_config
-    from keras_pfs.models import build_segmenter
-    from keras_pfs.models.complexity import count_flops
-
-    config = load_config(CONFIG, settings)
-    out = {}
-    for role, preset in (
-        ("teacher", config.teacher_preset),
-        ("student", config.student_preset),
-    ):
-        model = build_segmenter(preset, config.num_classes)
-        out[role] = {
-            "preset": preset,
-            "params": model.count_params(),
-            "gflops": count_flops(model, (180, 240)) / 1e9,
-        }
-    return out
-
-
-def _verdict(results):
-    """The knowledge-gap ablation and the issue's targets, from the figures."""
-    lines = []
-    ablation = {
-        row.split(":", 1)[1]: results[row]
-        for row in results
-        if row.startswith("ablation:")
-    }
-    if ablation:
-        best = max(ablation, key=lambda w: ablation[w]["miou"])
-        lines += [
-            "",
-            "## Knowledge-gap ablation (pfs + imitation, val mIoU, mean over seeds)",
-            "",
-            "| weighting | mIoU | seeds |",
-            "|---|---|---|",
-            *(
-                f"| {w} | {100 * r['miou']:.2f} | "
-                + ", ".join(f"{100 * m:.2f}" for m in r["miou_seeds"])
-                + " |"
-                for w, r in ablation.items()
-            ),
-            "",
-            f"Best: `{best}`. Default in `keras_pfs` when this table was written: "
-            f"`{DEFAULT_WEIGHTING}`.",
+    A fold built from sequences gets list files with absolute paths in the
+    cache (the dataset folder is read-only); split names then are their
+    paths without `.txt`, which the list-file reader joins unchanged.
+    """
+    if "from" not in spec:
+        return spec["train"], spec["val"]
+    with open(os.path.join(data_dir, spec["from"] + ".txt")) as f:
+        pairs = [line.split() for line in f if line.strip()]
+    folder = os.path.join(cache_dir, "folds")
+    os.makedirs(folder, exist_ok=True)
+    splits = []
+    for part in ("train", "val"):
+        sequences = tuple(spec[f"{part}_sequences"])
+        lines = [
+            " ".join(os.path.join(data_dir, p) for p in pair)
+            for pair in pairs
+            if os.path.basename(pair[0]).split("_")[0] in sequences
         ]
-    if "pfs+imitation" in results and "student" in results:
-        ours = results["pfs+imitation"]["miou"]
-        gain = 100 * (ours - results["student"]["miou"])
-        lines += [
-            "",
-            "## Targets",
-            "",
-            f"- pfs+imitation - student = {gain:+.2f} mIoU (target >= +2.00): "
-            + ("met." if gain >= 2.0 else "NOT met."),
-        ]
-        for peer in (p for p in PEERS if p in results):
-            margin = 100 * (ours - results[peer]["miou"])
-            lines.append(
-                f"- pfs+imitation - {peer} = {margin:+.2f} mIoU (target > 0): "
-                + ("met." if margin > 0 else "NOT met.")
+        if not lines:
+            raise ValueError(
+                f"Fold {fold}: no frames of {sequences} in {spec['from']}."
             )
-    return lines
+        path = os.path.join(folder, f"{fold}_{part}")
+        with open(path + ".txt", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        splits.append(path)
+    return tuple(splits)
 
 
-def _total_hours(results):
-    """Sum of every distinct run's time (rows that share a run count once)."""
-    seconds = {}
-    for r in results.values():
-        seconds.update(zip(r["models"], r["seconds_seeds"], strict=True))
-    return sum(seconds.values()) / 3600
+def variant_name(variant):
+    """A sweep variant's cell name, e.g. `skd@loss_weights.skd=5.0`."""
+    parts = []
+    for key in ("set", "loss_weights", "distillation_losses"):
+        for name, value in sorted(variant.get(key, {}).items()):
+            if isinstance(value, dict):
+                parts += [f"{name}.{k}={v}" for k, v in sorted(value.items())]
+            else:
+                text = "x".join(map(str, value)) if isinstance(value, list) else value
+                parts.append(f"{name}={text}")
+    return variant["row"] + "@" + ",".join(parts)
 
 
-def _write_readme(results, complexity, command, path, quick):
-    names = results["teacher"]["class_names"]
-    lines = [
-        "# CamVid method table" + (" (QUICK smoke run: not a result)" if quick else ""),
-        "",
-        f"Command: `{command}`",
-        "",
-        "Machine: 2 CPU cores, 24 GB, no GPU. Held-out split: CamVid val (101",
-        "frames, 240x180, void = 11 ignored). mIoU in %, mean over seeds; spread",
-        "= max - min over seeds; train time per run, mean over seeds.",
-        f"Training time of all runs together: {_total_hours(results):.2f} h.",
-        "",
-        "| row | mIoU | seeds | spread | train time (s) | " + " | ".join(names) + " |",
-        "|---" * (5 + len(names)) + "|",
+def recipe_of(campaign, name, variant=None):
+    """The row's recipe with a sweep variant's overrides merged in."""
+    if name == "teacher":
+        return {"role": "teacher", "set": dict(campaign["teacher"]["set"])}
+    row = campaign["rows"][name]
+    recipe = {
+        "role": "student",
+        "distillation_losses": {
+            k: dict(v) for k, v in row["distillation_losses"].items()
+        },
+        "loss_weights": dict(row.get("loss_weights", {})),
+        "set": dict(campaign["schedule"]["set"] or {}),
+    }
+    for key, value in (variant or {}).items():
+        if key == "distillation_losses":
+            for loss, options in value.items():
+                recipe[key][loss].update(options)
+        elif key in ("loss_weights", "set"):
+            recipe[key].update(value)
+    return recipe
+
+
+def _git_commit():
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    return git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain") else "")
+
+
+def _settings(recipe, splits, data_dir, seed):
+    values = {
+        **recipe["set"],
+        "data_dir": data_dir,
+        "train_split": splits[0],
+        "val_split": splits[1],
+        "seed": seed,
+    }
+    if recipe["role"] == "student":
+        values["distillation_losses"] = recipe["distillation_losses"]
+        values["loss_weights"] = recipe["loss_weights"]
+    return [f"--set={k}={v!r}" for k, v in values.items()] + [
+        f"--set={s}" for s in FLAGS.set
     ]
-    for row, r in results.items():
-        seeds = ", ".join(f"{100 * m:.2f}" for m in r["miou_seeds"])
-        spread = 100 * (max(r["miou_seeds"]) - min(r["miou_seeds"]))
-        per_class = " | ".join(
-            "-" if np.isnan(v) else f"{100 * v:.1f}" for v in r["per_class_iou"]
+
+
+def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
+    """Runs (or resumes) one cell unless its result file exists; returns it."""
+    cell_path = os.path.join(FLAGS.output_dir, "cells", fold, name, f"seed{seed}.json")
+    if os.path.isfile(cell_path):
+        print(f"done: {fold}/{name}/seed{seed}", flush=True)
+        with open(cell_path) as f:
+            return json.load(f)
+    teacher = os.path.join(FLAGS.output_dir, "models", fold, "teacher.keras")
+    distilled = bool(recipe.get("distillation_losses"))
+    if distilled and not os.path.isfile(teacher):
+        raise ValueError(
+            f"Cell {fold}/{name}: run the fold's teacher first ({teacher})."
         )
-        lines.append(
-            f"| {row} | {100 * r['miou']:.2f} | {seeds} | {spread:.2f} | "
-            f"{r['seconds']:.0f} | {per_class} |"
+    workdir = os.path.join(FLAGS.cache_dir, fold, name, f"seed{seed}")
+    command = [
+        sys.executable,
+        "-m",
+        "keras_pfs.cli.distill" if distilled else "keras_pfs.cli.train",
+        "--config",
+        campaign["config"],
+        *_settings(recipe, splits, data_dir, seed),
+        f"--workdir={workdir}",
+    ]
+    command += [f"--teacher={teacher}"] if distilled else [f"--role={recipe['role']}"]
+    clock = os.path.join(workdir, "wall_seconds.txt")
+    if not os.path.isfile(os.path.join(workdir, "model.keras")):
+        print("running:", " ".join(command), flush=True)
+        start = time.time()
+        subprocess.run(command, check=True, cwd=ROOT)
+        with open(clock, "a") as f:
+            f.write(f"{time.time() - start}\n")
+    cell = _record(workdir, fold, name, recipe, seed, command, clock)
+    if name in campaign["commit_models"].get(fold, []):
+        model = os.path.join(
+            FLAGS.output_dir,
+            "models",
+            fold,
+            "teacher.keras" if name == "teacher" else f"{name}_seed{seed}.keras",
         )
-    lines += _verdict(results)
-    lines += ["", "| model | preset | parameters | GFLOPs (1 x 180 x 240) |"]
-    lines.append("|---|---|---|---|")
-    for role, c in complexity.items():
-        lines.append(
-            f"| {role} | {c['preset']} | {c['params'] / 1e6:.2f}M | {c['gflops']:.2f} |"
-        )
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        os.makedirs(os.path.dirname(model), exist_ok=True)
+        if not os.path.isfile(model):  # committed models are never replaced
+            shutil.copyfile(os.path.join(workdir, "model.keras"), model)
+        cell["model"] = os.path.relpath(model, ROOT)
+    os.makedirs(os.path.dirname(cell_path), exist_ok=True)
+    with open(cell_path + ".tmp", "w") as f:
+        json.dump(cell, f, indent=1)
+    os.replace(cell_path + ".tmp", cell_path)
+    return cell
+
+
+def _seconds(clock):
+    """Wall time of the cell's finished invocations (a killed one is lost)."""
+    if not os.path.isfile(clock):
+        return None
+    with open(clock) as f:
+        return sum(float(line) for line in f if line.strip())
+
+
+def _record(workdir, fold, name, recipe, seed, command, clock):
+    def load(file):
+        with open(os.path.join(workdir, file)) as f:
+            return json.load(f)
+
+    history = load("history.json")
+    curve = [
+        {k: history[k][i] for k in history if k != "epoch"}
+        for i in range(len(history["val_mean_iou"]))
+    ]
+    best = max(range(len(curve)), key=lambda i: curve[i]["val_mean_iou"])
+    final = load("eval.json")
+    return {
+        "fold": fold,
+        "row": name,
+        "seed": seed,
+        "recipe": recipe,
+        "config": load("config.json"),
+        "commit": _git_commit(),
+        "command": " ".join(command[1:]),
+        "miou": final["miou"],
+        "per_class_iou": final["per_class_iou"],
+        "class_names": final["class_names"],
+        "best_epoch": best + 1,
+        "best_miou": curve[best]["val_mean_iou"],
+        "curve": curve,
+        "seconds": _seconds(clock),
+    }
 
 
 def main(argv):
     del argv
-    if not FLAGS.data_dir or not os.path.isfile(
-        os.path.join(FLAGS.data_dir, "train.txt")
-    ):
-        raise ValueError(f"--data_dir {FLAGS.data_dir}: no train.txt there.")
-    unknown = sorted(set(FLAGS.rows) - set(ROWS))
-    if unknown:
-        raise ValueError(f"--rows: unknown row {unknown[0]!r}; known: {list(ROWS)}.")
-    data_dir = os.path.abspath(FLAGS.data_dir)
-    settings = list(FLAGS.set)
-    if FLAGS.quick:
-        data_dir = _quick_lists(data_dir, tempfile.mkdtemp(prefix="camvid_quick_"))
-        settings += [
-            "teacher_preset=tiny_resnet",
-            "student_preset=tiny_mobile",
-            "crop_size=(96, 128)",
-            "batch_size=4",
-        ]
-    settings.append(f"data_dir={data_dir}")
-    student_epochs = 1 if FLAGS.quick else FLAGS.epochs
-    if student_epochs:
-        settings.append(f"epochs={student_epochs}")
-    teacher_epochs = 1 if FLAGS.quick else FLAGS.teacher_epochs
-
-    teacher_dir = os.path.join(FLAGS.workdir, "teacher")
-    teacher_settings = [*settings, f"epochs={teacher_epochs}", "seed=0"]
-    teacher = _run("train", teacher_dir, teacher_settings, ["--role=teacher"])
-    results = {"teacher": _row([teacher])}
-    for row in FLAGS.rows:
-        if row == "teacher":
-            continue
-        seeds = FLAGS.seeds if row in SEEDED_ROWS else FLAGS.seeds[:1]
-        runs = []
-        for seed in seeds:
-            workdir = os.path.join(FLAGS.workdir, _run_dir(row), f"seed{seed}")
-            row_settings = [*settings, f"seed={seed}"]
-            if ROWS[row] is None:
-                runs.append(_run("train", workdir, row_settings, ["--role=student"]))
-            else:
-                row_settings.append(f"distillation_losses={ROWS[row]!r}")
-                runs.append(
-                    _run(
-                        "distill",
-                        workdir,
-                        row_settings,
-                        [f"--teacher={results['teacher']['model']}"],
-                    )
+    with open(FLAGS.campaign) as f:
+        campaign = json.load(f)
+    if not FLAGS.norun:
+        if not FLAGS.data_dir or not os.path.isfile(
+            os.path.join(FLAGS.data_dir, "train.txt")
+        ):
+            raise ValueError(f"--data_dir {FLAGS.data_dir}: no train.txt there.")
+        if FLAGS.fold not in campaign["folds"]:
+            raise ValueError(
+                f"--fold {FLAGS.fold!r}: not in {list(campaign['folds'])}."
+            )
+        data_dir = os.path.abspath(FLAGS.data_dir)
+        splits = fold_splits(
+            FLAGS.fold, campaign["folds"][FLAGS.fold], data_dir, FLAGS.cache_dir
+        )
+        seeds = [int(s) for s in FLAGS.seeds or campaign["seeds"]]
+        if FLAGS.sweep:
+            variants = campaign["sweeps"][FLAGS.sweep]["variants"]
+            cells = [
+                (variant_name(v), recipe_of(campaign, v["row"], v)) for v in variants
+            ]
+        else:
+            names = FLAGS.cells or ["teacher", *campaign["rows"]]
+            unknown = sorted(set(names) - {"teacher", *campaign["rows"]})
+            if unknown:
+                raise ValueError(f"--cells: unknown row {unknown[0]!r}.")
+            if campaign["schedule"]["set"] is None and set(names) - {"teacher"}:
+                raise ValueError(
+                    "campaign.json: schedule.set is null; choose the schedule from "
+                    "the 'schedule' sweep before running student rows."
                 )
-        results[row] = _row(runs)
-    os.makedirs(FLAGS.output_dir, exist_ok=True)
-    command = "python scripts/benchmark_camvid.py " + " ".join(sys.argv[1:])
-    complexity = _complexity(settings)
-    with open(os.path.join(FLAGS.output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    with open(os.path.join(FLAGS.output_dir, "complexity.json"), "w") as f:
-        json.dump({"command": command, **complexity}, f, indent=2)
-    _write_readme(
-        results,
-        complexity,
-        command,
-        os.path.join(FLAGS.output_dir, "README.md"),
-        FLAGS.quick,
-    )
-    for row, r in results.items():
-        print(f"{row:<18}{100 * r['miou']:7.2f}")
+            cells = [(n, recipe_of(campaign, n)) for n in names]
+        for name, recipe in cells:
+            for seed in [0] if name == "teacher" else seeds:
+                run_cell(campaign, FLAGS.fold, name, recipe, seed, splits, data_dir)
+    write_tables(campaign, FLAGS.output_dir, ROOT)
 
 
 if __name__ == "__main__":

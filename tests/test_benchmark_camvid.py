@@ -1,4 +1,4 @@
-"""The CamVid benchmark's --quick path: same code, tiny models, few frames."""
+"""The CamVid campaign runner on a tiny campaign: cells, resume, table."""
 
 import json
 import os
@@ -9,44 +9,152 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CAMVID = os.path.join(ROOT, "..", "shared", "datasets", "camvid")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+from benchmark_camvid import fold_splits, recipe_of, variant_name  # noqa: E402
+from campaign_table import paired  # noqa: E402
+
+needs_camvid = pytest.mark.skipif(
+    not os.path.isdir(CAMVID), reason="../shared/datasets/camvid absent"
+)
+
+
+def _tiny_camvid(folder):
+    """A data folder whose list files name a few real frames per sequence."""
+    with open(os.path.join(CAMVID, "train.txt")) as f:
+        pairs = [line.split() for line in f if line.strip()]
+    chosen = []
+    for sequence in ("0001TP", "0006R0", "0016E5"):
+        chosen += [p for p in pairs if p[0].split("/")[-1].startswith(sequence)][:4]
+    root = os.path.abspath(CAMVID)
+    for name, lines in (("train", chosen), ("val", chosen[-4:])):
+        with open(os.path.join(folder, f"{name}.txt"), "w") as f:
+            f.writelines(
+                " ".join(os.path.join(root, p) for p in pair) + "\n" for pair in lines
+            )
+    return folder
+
+
+def _campaign(path):
+    with open(os.path.join(ROOT, "benchmarks", "camvid", "campaign.json")) as f:
+        campaign = json.load(f)
+    small = {"crop_size": [64, 80], "epochs": 1, "batch_size": 4}
+    campaign["teacher"]["set"] = {**small, "teacher_preset": "tiny_resnet"}
+    campaign["schedule"]["set"] = {**small, "student_preset": "tiny_mobile"}
+    campaign["rows"] = {k: campaign["rows"][k] for k in ("student", "pfs+imitation")}
+    campaign["peers"] = []
+    campaign["sweeps"] = {
+        "schedule": {"variants": [{"row": "student", "set": {"crop_size": [48, 64]}}]}
+    }
+    with open(path, "w") as f:
+        json.dump(campaign, f)
+    return campaign
+
+
+def test_cross_sequence_fold_lists_only_its_sequences(tmp_path):
+    data = _tiny_camvid_or_skip(tmp_path)
+    spec = {
+        "from": "train",
+        "train_sequences": ["0001TP", "0016E5"],
+        "val_sequences": ["0006R0"],
+    }
+    train, val = fold_splits("cross", spec, data, str(tmp_path / "cache"))
+    for split, sequences in ((train, {"0001TP", "0016E5"}), (val, {"0006R0"})):
+        with open(split + ".txt") as f:
+            names = [os.path.basename(line.split()[0]) for line in f]
+        assert {n.split("_")[0] for n in names} == sequences
+        assert len(names) == 4 * len(sequences)
+
+
+def _tiny_camvid_or_skip(tmp_path):
+    if not os.path.isdir(CAMVID):
+        pytest.skip("../shared/datasets/camvid absent")
+    folder = tmp_path / "camvid"
+    folder.mkdir()
+    return _tiny_camvid(str(folder))
+
+
+def test_variant_names_and_recipes_merge_overrides():
+    with open(os.path.join(ROOT, "benchmarks", "camvid", "campaign.json")) as f:
+        campaign = json.load(f)
+    campaign["schedule"]["set"] = {"epochs": 3}
+    variant = {
+        "row": "pfs+imitation",
+        "distillation_losses": {"imitation": {"temperature": 2.0}},
+        "set": {"crop_size": [120, 160]},
+    }
+    assert variant_name(variant) == (
+        "pfs+imitation@crop_size=120x160,imitation.temperature=2.0"
+    )
+    recipe = recipe_of(campaign, "pfs+imitation", variant)
+    assert recipe["distillation_losses"]["imitation"] == {
+        "weighting": "kl",
+        "temperature": 2.0,
+    }
+    assert recipe["set"] == {"epochs": 3, "crop_size": [120, 160]}
+    # The campaign's own row is untouched by the variant.
+    assert (
+        campaign["rows"]["pfs+imitation"]["distillation_losses"]["imitation"][
+            "temperature"
+        ]
+        == 1.0
+    )
+
+
+def test_paired_differences_and_interval():
+    ours = {s: {"miou": m} for s, m in enumerate([0.50, 0.52, 0.49])}
+    base = {s: {"miou": m} for s, m in enumerate([0.47, 0.50, 0.48])}
+    result = paired(ours, base)
+    assert result["diff"] == pytest.approx([3.0, 2.0, 1.0])
+    assert result["mean"] == pytest.approx(2.0)
+    # t(0.975, 2) = 4.303, sd = 1, n = 3.
+    half = 4.303 / 3**0.5
+    assert result["ci95"] == pytest.approx([2.0 - half, 2.0 + half])
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.path.isdir(CAMVID), reason="../shared/datasets/camvid absent"
-)
-def test_quick_benchmark_writes_results_and_reuses_the_teacher(tmp_path):
-    def run():
-        return subprocess.run(
+@needs_camvid
+def test_campaign_runs_missing_cells_only_and_builds_the_table(tmp_path):
+    data = _tiny_camvid(str(tmp_path))
+    _campaign(tmp_path / "campaign.json")
+
+    def run(*extra):
+        result = subprocess.run(
             [
                 sys.executable,
                 os.path.join(ROOT, "scripts", "benchmark_camvid.py"),
-                f"--data_dir={CAMVID}",
-                "--quick",
-                "--rows=student,pfs+imitation",
-                "--seeds=0",
-                f"--workdir={tmp_path / 'runs'}",
+                f"--data_dir={data}",
+                f"--campaign={tmp_path / 'campaign.json'}",
+                f"--cache_dir={tmp_path / 'cache'}",
                 f"--output_dir={tmp_path / 'out'}",
+                "--seeds=0,1",
+                *extra,
             ],
             capture_output=True,
             text=True,
             cwd=ROOT,
-            timeout=900,
+            timeout=1800,
         )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
 
-    result = run()
-    assert result.returncode == 0, result.stderr[-3000:]
+    run()
+    run("--sweep=schedule", "--seeds=0")
     with open(tmp_path / "out" / "results.json") as f:
-        rows = json.load(f)
-    assert set(rows) == {"teacher", "student", "pfs+imitation"}
-    for row in rows.values():
-        assert 0.0 <= row["miou"] <= 1.0
-        assert len(row["per_class_iou"]) == 11
-        assert os.path.isfile(row["model"])
-    readme = (tmp_path / "out" / "README.md").read_text()
-    assert "QUICK" in readme and "pfs+imitation" in readme
-    # A second run trains nothing: every row comes from the cache.
-    again = run()
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "running:" not in again.stdout
-    assert again.stdout.count("cached:") == 3
+        results = json.load(f)
+    assert {"teacher", "student", "pfs+imitation"} <= set(results)
+    assert results["student"]["seeds"] == [0, 1]
+    assert len(results["pfs+imitation"]["models"]) == 2
+    for model in results["pfs+imitation"]["models"]:
+        assert os.path.isfile(os.path.join(ROOT, model))
+    assert len(results["paired"]["pfs+imitation - student"]["diff"]) == 2
+    assert results["sweeps"]["student@crop_size=48x64"]["seeds"] == [0]
+    cell = tmp_path / "out" / "cells" / "val" / "pfs+imitation" / "seed1.json"
+    with open(cell) as f:
+        recorded = json.load(f)
+    assert recorded["config"]["loss_weights"] == {"pfs": 10.0, "imitation": 1.0}
+    assert recorded["config"]["seed"] == 1
+    assert len(recorded["curve"]) == 1 and recorded["best_epoch"] == 1
+    assert (tmp_path / "out" / "curves.png").is_file()
+    # Every cell is on file: a second run trains nothing.
+    assert "running:" not in run()

@@ -1,0 +1,217 @@
+"""The CamVid campaign's tables, built from committed cell files only.
+
+Writes `results.json` (rows, paired differences with 95% t-intervals, gap
+closed, the cross-sequence block, sweeps), `README_table.md` (included by
+hand in the README) and `curves.png` (val mIoU against epochs).
+"""
+
+import glob
+import json
+import os
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+# Two-sided 95% Student-t quantiles t_{0.975, df}, df = 1..30.
+_T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
+
+
+def paired(ours, other):
+    """Per-seed differences in mIoU points, their mean and 95% t-interval."""
+    seeds = sorted(set(ours) & set(other))
+    diffs = [100 * (ours[s]["miou"] - other[s]["miou"]) for s in seeds]
+    out = {
+        "seeds": seeds,
+        "diff": diffs,
+        "mean": float(np.mean(diffs)) if diffs else None,
+    }
+    if len(diffs) >= 2:
+        half = _T975[min(len(diffs) - 1, 30) - 1] * np.std(diffs, ddof=1)
+        half /= np.sqrt(len(diffs))
+        out["ci95"] = [out["mean"] - half, out["mean"] + half]
+    return out
+
+
+def _cells(output_dir, fold):
+    """`{row: {seed: cell}}` of one fold."""
+    rows = {}
+    pattern = os.path.join(output_dir, "cells", fold, "*", "seed*.json")
+    for path in sorted(glob.glob(pattern)):
+        with open(path) as f:
+            cell = json.load(f)
+        rows.setdefault(cell["row"], {})[cell["seed"]] = cell
+    return rows
+
+
+def _row(cells):
+    seeds = sorted(cells)
+    mious = [100 * cells[s]["miou"] for s in seeds]
+    return {
+        "miou": float(np.mean(mious)),
+        "std": float(np.std(mious, ddof=1)) if len(mious) > 1 else None,
+        "miou_seeds": mious,
+        "best_miou_seeds": [100 * cells[s]["best_miou"] for s in seeds],
+        "best_epoch_seeds": [cells[s]["best_epoch"] for s in seeds],
+        "seeds": seeds,
+        "recipe": cells[seeds[0]]["recipe"],
+        "per_class_iou": np.nanmean(
+            [cells[s]["per_class_iou"] for s in seeds], axis=0
+        ).tolist(),
+        "models": [cells[s]["model"] for s in seeds if "model" in cells[s]],
+        "hours": sum(cells[s]["seconds"] or 0 for s in seeds) / 3600,
+    }
+
+
+def fold_summary(campaign, cells):
+    """Rows, paired differences and gap closed of one fold's cells."""
+    rows = {name: _row(c) for name, c in cells.items() if "@" not in name}
+    ours, base = campaign["ours"], campaign["baseline"]
+    out = {"rows": rows, "paired": {}}
+    if ours in cells:
+        for other in [base, *campaign["peers"]]:
+            if other in cells:
+                out["paired"][f"{ours} - {other}"] = paired(cells[ours], cells[other])
+    if {ours, base, "teacher"} <= set(rows):
+        gap = rows["teacher"]["miou"] - rows[base]["miou"]
+        out["gap_closed"] = (rows[ours]["miou"] - rows[base]["miou"]) / gap
+    return out
+
+
+def _fmt(values):
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def _markdown(summary, names):
+    lines = [
+        "| row | mIoU (final) | std | seeds | best-epoch mIoU | best epochs | hours |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        if name in summary["rows"]:
+            r = summary["rows"][name]
+            std = "-" if r["std"] is None else f"{r['std']:.2f}"
+            lines.append(
+                f"| {name} | {r['miou']:.2f} | {std} | {_fmt(r['miou_seeds'])} | "
+                f"{_fmt(r['best_miou_seeds'])} | {r['best_epoch_seeds']} | "
+                f"{r['hours']:.2f} |"
+            )
+    if summary["paired"]:
+        lines += [
+            "",
+            "| paired difference | per seed | mean | 95% interval |",
+            "|---|---|---|---|",
+        ]
+        for name, p in summary["paired"].items():
+            ci = (
+                "-"
+                if "ci95" not in p
+                else f"[{p['ci95'][0]:+.2f}, {p['ci95'][1]:+.2f}]"
+            )
+            lines.append(f"| {name} | {_fmt(p['diff'])} | {p['mean']:+.2f} | {ci} |")
+    if "gap_closed" in summary:
+        lines += ["", f"Gap closed: {summary['gap_closed']:.3f}"]
+    return lines
+
+
+def _curves_png(folds, path, size=(640, 360), pad=40):
+    """val mIoU against epoch: one line per cell (teacher, baseline, ours)."""
+    colours = {
+        "teacher": (0, 0, 0),
+        "student": (200, 60, 40),
+        "pfs+imitation": (40, 90, 200),
+    }
+    lines = [
+        (colours[c["row"]], [p["val_mean_iou"] for p in c["curve"]])
+        for cells in folds.values()
+        for name, seeds in cells.items()
+        if name in colours
+        for c in seeds.values()
+    ]
+    if not lines:
+        return
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    epochs = max(len(v) for _, v in lines)
+    width, height = size[0] - 2 * pad, size[1] - 2 * pad
+    draw.rectangle([pad, pad, pad + width, pad + height], outline=(128, 128, 128))
+    for tick in range(0, 101, 10):
+        y = pad + height * (1 - tick / 100)
+        draw.text((4, y - 6), f"{tick}", fill=(0, 0, 0))
+    draw.text(
+        (pad, 8),
+        "val mIoU (%) vs epoch; black teacher, red baseline, "
+        f"blue ours; {epochs} epochs max",
+        fill=(0, 0, 0),
+    )
+    for colour, values in lines:
+        points = [
+            (pad + width * i / max(epochs - 1, 1), pad + height * (1 - v))
+            for i, v in enumerate(values)
+        ]
+        draw.line(points, fill=colour, width=2)
+    image.save(path)
+
+
+def write_tables(campaign, output_dir, root):
+    """Rebuilds results.json, README_table.md and curves.png from the cells."""
+    del root
+    folds = {fold: _cells(output_dir, fold) for fold in campaign["folds"]}
+    names = ["teacher", *campaign["rows"]]
+    results = {}
+    lines = ["# CamVid campaign table (generated from cells/)", ""]
+    for fold, cells in folds.items():
+        summary = fold_summary(campaign, cells)
+        sweeps = {name: _row(c) for name, c in cells.items() if "@" in name}
+        block = {**summary["rows"], "paired": summary["paired"], "sweeps": sweeps}
+        if "gap_closed" in summary:
+            block["gap_closed"] = summary["gap_closed"]
+        if fold == "val":
+            results.update(block)
+        else:
+            results[fold] = block
+        lines += [f"## Fold `{fold}`", "", *_markdown(summary, names), ""]
+        if sweeps:
+            lines += [
+                "### Sweeps",
+                "",
+                *_markdown({"rows": sweeps, "paired": {}}, sorted(sweeps)),
+                "",
+            ]
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    with open(os.path.join(output_dir, "README_table.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    _curves_png(folds, os.path.join(output_dir, "curves.png"))
+    print("\n".join(lines))
