@@ -9,6 +9,8 @@ class DistillationLoss:
     labels and the valid-pixel mask. The `Distiller` passes all four to every
     loss and reduces the per-image values over the global batch itself, so
     it needs to know nothing about a loss but its name in `loss_weights`.
+    Void pixels (mask 0) carry no knowledge: a loss on logits leaves them out
+    of its value and gradient.
 
     A subclass implements `compute_loss`, takes its options as explicit
     constructor arguments kept as attributes, returns them from `get_config`,

@@ -1,3 +1,5 @@
+"""PFS-specific behaviour; the shared checks are in `test_every_loss.py`."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -25,9 +27,10 @@ def test_value_matches_float64_dense_reference(method, student_grid):
     assert relative_error(np.asarray(actual), expected) < 1e-5
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("student_grid", [(4, 5), (2, 3)])
-def test_gradient_matches_float64_reference(dtype, student_grid):
+def test_float32_gradient_matches_float64_reference(student_grid):
+    # The Gram form subtracts large terms: its float32 gradient stays accurate.
+    dtype = "float32"
     teacher = RNG.normal(size=(2, 4, 5, 6))
     student = RNG.normal(size=(2, *student_grid, 3))
     expected_s = numerical_gradient(
