@@ -12,11 +12,7 @@ import keras
 from keras import ops
 
 from keras_pfs.losses.base import DistillationLoss
-from keras_pfs.losses.utils import masked_image_mean, match_grid
-
-# Squared norms below this are treated as this value when normalising, so a
-# zero feature or prototype has cosine 0 instead of 0 / 0 = NaN.
-_NORM_EPSILON = 1e-12
+from keras_pfs.losses.utils import masked_image_mean, match_grid, unit_vectors
 
 
 def _nearest_indices(size_in, size_out):
@@ -32,11 +28,6 @@ def _nearest_indices(size_in, size_out):
     return ops.floor_divide(steps * size_in, 2 * size_out)
 
 
-def _unit(x):
-    squared_norm = ops.sum(ops.square(x), axis=-1, keepdims=True)
-    return x * ops.rsqrt(ops.maximum(squared_norm, _NORM_EPSILON))
-
-
 def _variation_map(features, one_hot):
     """Cosine of each pixel (B, N, C) to its class prototype; 0 on void pixels.
 
@@ -47,7 +38,7 @@ def _variation_map(features, one_hot):
     counts = ops.sum(one_hot, axis=1)[..., None]
     prototypes = sums / ops.maximum(counts, 1.0)
     centres = ops.einsum("bnk,bkc->bnc", one_hot, prototypes)
-    return ops.sum(_unit(features) * _unit(centres), axis=-1)
+    return ops.sum(unit_vectors(features) * unit_vectors(centres), axis=-1)
 
 
 def intra_class_variation_loss(

@@ -9,20 +9,13 @@ import keras
 from keras import ops
 
 from keras_pfs.losses.base import DistillationLoss
-from keras_pfs.losses.utils import match_grid
-
-# Squared norms below this are treated as this value when normalising, so a
-# zero feature vector becomes a zero unit vector (similarity 0 to every pixel)
-# instead of 0 / 0 = NaN.
-_NORM_EPSILON = 1e-12
+from keras_pfs.losses.utils import match_grid, unit_vectors
 
 
 def unit_pixels(features):
     """Flattens (B, H, W, C) to (B, N, C) with every pixel L2-normalised."""
     shape = ops.shape(features)
-    flat = ops.reshape(features, (shape[0], -1, shape[-1]))
-    squared_norm = ops.sum(ops.square(flat), axis=-1, keepdims=True)
-    return flat * ops.rsqrt(ops.maximum(squared_norm, _NORM_EPSILON))
+    return unit_vectors(ops.reshape(features, (shape[0], -1, shape[-1])))
 
 
 def pixel_similarity_loss(teacher_features, student_features, method="gram"):

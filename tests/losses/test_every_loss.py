@@ -6,11 +6,6 @@ A new loss gets all of them from its registry entry and its row in
 this file.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -19,8 +14,8 @@ import tensorflow as tf
 from keras_pfs import Distiller, losses
 from tests.loss_checks import assert_gradients_match_reference, distillation_inputs
 from tests.references import LOSS_REFERENCES
+from tests.run_script import run_json_script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAMES = losses.names()
 
 
@@ -153,15 +148,7 @@ def test_config_serialization_and_keras_file_round_trips(name, tmp_path):
 
 
 def test_two_replicas_give_the_single_device_gradients():
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tests", "loss_replicas.py")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_json_script("loss_replicas.py")
     assert sorted(report) == NAMES
     for name, (difference, scale) in report.items():
         assert scale > 1e-3, name  # the loss really has gradients to compare
