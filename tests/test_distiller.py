@@ -1,8 +1,3 @@
-import json
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -10,9 +5,9 @@ import tensorflow as tf
 
 from keras_pfs import Distiller, losses
 from keras_pfs.models import build_segmenter
+from tests.run_script import run_json_script
 
 NUM_CLASSES = 4
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_data(num=8, size=(32, 40), seed=0):
@@ -137,15 +132,7 @@ def test_unknown_losses_and_weights_are_rejected(models):
 
 @pytest.mark.slow
 def test_one_step_with_two_replicas_equals_one_replica():
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tests", "distributed_step.py")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_json_script("distributed_step.py")
     assert report["replicas"] == 2
     assert report["student_change"] > 1e-3  # the step really moved the student
     assert report["student_vs_mirrored"] < 1e-5

@@ -1,6 +1,5 @@
 """Strategies: choosing one, and one Distiller step under each equals 1 replica."""
 
-import json
 import os
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from keras_pfs.distribute import get_strategy, multi_worker_compat, worker_index
+from tests.run_script import run_json_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,21 +53,9 @@ def test_the_cli_flag_reaches_the_strategy(tmp_path):
     assert "Strategy 'mirored' (--strategy, config key strategy)" in result.stderr
 
 
-def run_step(mode):
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tests", "distributed_step.py"), mode],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=180,  # the script itself kills its workers after 150 s
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.slow
 def test_two_worker_processes_equal_one_replica():
-    report = run_step("multi_worker")
+    report = run_json_script("distributed_step.py", "multi_worker", timeout=180)
     assert report["replicas"] == 2
     assert report["student_change"] > 1e-3  # the step really moved the student
     assert report["student_vs_multi_worker"] < 1e-5

@@ -8,13 +8,50 @@ from keras_pfs.data.image_files import read_pair, require_pair
 from keras_pfs.data.pipeline import make_pipeline
 
 
+def read_pair_list(path, kind, to_paths):
+    """Reads the image and label paths a text file lists, one pair a line,
+    and checks that every listed file exists.
+
+    Checking existence up front costs one `stat` per file and turns a missing
+    file into an error before training rather than mid-epoch. Blank lines are
+    skipped.
+
+    Args:
+        path: the text file.
+        kind: what errors call it, e.g. `"List file"`.
+        to_paths: `(line, where) -> (image_path, label_path)` for a non-blank
+            line; `where` (`"path:line_number"`) names the line in errors.
+
+    Returns:
+        `(image_paths, label_paths)`.
+
+    Raises:
+        ValueError: if the file or a listed file is missing, or nothing is
+            listed; the message names the file (and line).
+    """
+    if not os.path.isfile(path):
+        raise ValueError(f"{kind} {path} does not exist.")
+    image_paths, label_paths = [], []
+    with open(path) as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.split():
+                continue
+            where = f"{path}:{number}"
+            image_path, label_path = to_paths(line, where)
+            require_pair(image_path, label_path, where)
+            image_paths.append(image_path)
+            label_paths.append(label_path)
+    if not image_paths:
+        raise ValueError(f"{kind} {path} lists no images.")
+    return image_paths, label_paths
+
+
 def read_list_file(list_file):
     """Parses a list file and checks that every listed file exists.
 
     Each non-blank line holds an image path and a label-map path separated by
     whitespace, relative to the list file's directory (absolute paths are
-    kept). Checking existence up front costs one `stat` per file and turns a
-    missing file into an error before training rather than mid-epoch.
+    kept).
 
     Args:
         list_file: path of the list file.
@@ -31,27 +68,17 @@ def read_list_file(list_file):
     images, labels = read_list_file("camvid/train.txt")
     ```
     """
-    if not os.path.isfile(list_file):
-        raise ValueError(f"List file {list_file} does not exist.")
     root = os.path.dirname(os.path.abspath(list_file))
-    image_paths, label_paths = [], []
-    with open(list_file) as lines:
-        for number, line in enumerate(lines, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 2:
-                raise ValueError(
-                    f"{list_file}:{number}: expected 'image_path label_path', "
-                    f"got {line.strip()!r}."
-                )
-            image_path, label_path = (os.path.join(root, f) for f in fields)
-            require_pair(image_path, label_path, f"{list_file}:{number}")
-            image_paths.append(image_path)
-            label_paths.append(label_path)
-    if not image_paths:
-        raise ValueError(f"List file {list_file} lists no images.")
-    return image_paths, label_paths
+
+    def to_paths(line, where):
+        fields = line.split()
+        if len(fields) != 2:
+            raise ValueError(
+                f"{where}: expected 'image_path label_path', got {line.strip()!r}."
+            )
+        return tuple(os.path.join(root, field) for field in fields)
+
+    return read_pair_list(list_file, "List file", to_paths)
 
 
 def list_file_dataset(

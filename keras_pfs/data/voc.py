@@ -4,7 +4,8 @@ import os
 
 import tensorflow as tf
 
-from keras_pfs.data.image_files import read_pair, require_pair
+from keras_pfs.data.image_files import read_pair
+from keras_pfs.data.list_file import read_pair_list
 from keras_pfs.data.pipeline import make_pipeline
 
 VOC_CLASS_NAMES = (
@@ -58,21 +59,15 @@ def read_voc_split(root, split="train", label_dir="SegmentationClass"):
     ```
     """
     split_file = os.path.join(root, "ImageSets", "Segmentation", f"{split}.txt")
-    if not os.path.isfile(split_file):
-        raise ValueError(f"VOC split file {split_file} does not exist.")
-    image_paths, label_paths = [], []
-    with open(split_file) as lines:
-        for name in (line.strip() for line in lines):
-            if not name:
-                continue
-            image_path = os.path.join(root, "JPEGImages", f"{name}.jpg")
-            label_path = os.path.join(root, label_dir, f"{name}.png")
-            require_pair(image_path, label_path, f"{split_file} (image {name!r})")
-            image_paths.append(image_path)
-            label_paths.append(label_path)
-    if not image_paths:
-        raise ValueError(f"VOC split file {split_file} lists no images.")
-    return image_paths, label_paths
+
+    def to_paths(line, where):
+        name = line.strip()
+        return (
+            os.path.join(root, "JPEGImages", f"{name}.jpg"),
+            os.path.join(root, label_dir, f"{name}.png"),
+        )
+
+    return read_pair_list(split_file, "VOC split file", to_paths)
 
 
 def voc_dataset(

@@ -1,6 +1,9 @@
 """Distillation losses, one module per family, looked up by name.
 
-Adding a method is one module here, one entry in `_REGISTRY` and one test file.
+Every loss implements `DistillationLoss.compute_loss(teacher_outputs,
+student_outputs, labels, mask)`. Adding a method is one module here, one entry
+in `_REGISTRY` and one float64 reference in `tests/references.py`
+(`LOSS_REFERENCES`), which runs it through the shared loss checks.
 """
 
 from keras_pfs.losses.base import DistillationLoss

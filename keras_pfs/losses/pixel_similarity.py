@@ -9,20 +9,13 @@ import keras
 from keras import ops
 
 from keras_pfs.losses.base import DistillationLoss
-from keras_pfs.losses.utils import match_grid
-
-# Squared norms below this are treated as this value when normalising, so a
-# zero feature vector becomes a zero unit vector (similarity 0 to every pixel)
-# instead of 0 / 0 = NaN.
-_NORM_EPSILON = 1e-12
+from keras_pfs.losses.utils import match_grid, unit_vectors
 
 
 def unit_pixels(features):
     """Flattens (B, H, W, C) to (B, N, C) with every pixel L2-normalised."""
     shape = ops.shape(features)
-    flat = ops.reshape(features, (shape[0], -1, shape[-1]))
-    squared_norm = ops.sum(ops.square(flat), axis=-1, keepdims=True)
-    return flat * ops.rsqrt(ops.maximum(squared_norm, _NORM_EPSILON))
+    return unit_vectors(ops.reshape(features, (shape[0], -1, shape[-1])))
 
 
 def pixel_similarity_loss(teacher_features, student_features, method="gram"):
@@ -84,34 +77,31 @@ def pixel_similarity_loss(teacher_features, student_features, method="gram"):
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class PixelSimilarityLoss(DistillationLoss):
-    """Keras loss form of `pixel_similarity_loss`.
-
-    `y_true` is the teacher's feature map and `y_pred` the student's.
+    """`pixel_similarity_loss` between the teacher's and the student's
+    features. Like the paper's loss it uses no labels: every pixel counts.
 
     Args:
         method: `"gram"` (default, exact and memory-light) or `"dense"`.
-        reduction: Keras loss reduction; `None` returns per-image values.
-        name: loss name.
 
     Example:
 
-    >>> loss = PixelSimilarityLoss(reduction=None)
-    >>> loss(keras.random.normal((2, 4, 4, 8)), keras.random.normal((2, 4, 4, 3))).shape
+    >>> teacher = {"features": keras.random.normal((2, 4, 4, 8))}
+    >>> student = {"features": keras.random.normal((2, 4, 4, 3))}
+    >>> labels = keras.ops.zeros((2, 32, 32), "int32")
+    >>> mask = keras.ops.ones((2, 32, 32))
+    >>> PixelSimilarityLoss().compute_loss(teacher, student, labels, mask).shape
     (2,)
     """
 
-    def __init__(
-        self,
-        method="gram",
-        reduction="sum_over_batch_size",
-        name="pixel_similarity",
-        dtype=None,
-    ):
-        super().__init__(reduction=reduction, name=name, dtype=dtype)
+    def __init__(self, method="gram"):
         self.method = method
 
-    def call(self, y_true, y_pred):
-        return pixel_similarity_loss(y_true, y_pred, method=self.method)
+    def compute_loss(self, teacher_outputs, student_outputs, labels, mask):
+        return pixel_similarity_loss(
+            teacher_outputs["features"],
+            student_outputs["features"],
+            method=self.method,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "method": self.method}
+        return {"method": self.method}

@@ -1,7 +1,10 @@
 """Small helpers shared by the loss families."""
 
-import tensorflow as tf
 from keras import ops
+
+from keras_pfs.models.resize_like import resize_like
+
+NORM_EPSILON = 1e-12
 
 
 def masked_image_mean(values, mask):
@@ -32,8 +35,14 @@ def match_grid(reference, x):
         x.shape[1:3]
     ):
         return x
-    # A size tensor works for grids unknown until run time (keras.ops resize
-    # checks the size in Python and fails on them inside a graph).
-    return tf.image.resize(
-        x, tf.shape(reference)[1:3], method="bilinear", antialias=False
-    )
+    return resize_like(x, reference)
+
+
+def unit_vectors(x):
+    """`x` divided by its L2 norm over the last axis.
+
+    Squared norms below `NORM_EPSILON` count as `NORM_EPSILON`, so a zero
+    vector stays a zero vector (cosine 0 to everything) instead of 0 / 0.
+    """
+    squared_norm = ops.sum(ops.square(x), axis=-1, keepdims=True)
+    return x * ops.rsqrt(ops.maximum(squared_norm, NORM_EPSILON))
