@@ -195,9 +195,8 @@ class Distiller(keras.Model):
             }
             mask = valid_mask(labels, self.ignore_class)
             for name, loss in self.distillation_losses.items():
-                extra = {"labels": labels} if loss.needs_labels else {}
                 terms[name] = ops.cast(
-                    loss.compute_loss(teacher_outputs, student_view, mask, **extra),
+                    loss.compute_loss(teacher_outputs, student_view, labels, mask),
                     "float32",
                 )
         total = self.ce_weight * terms["ce"]

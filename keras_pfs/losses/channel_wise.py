@@ -82,34 +82,30 @@ def channel_wise_loss(teacher_logits, student_logits, mask=None, temperature=4.0
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class ChannelWiseLoss(LogitDistillationLoss):
-    """Keras loss form of `channel_wise_loss`.
-
-    `y_true` is the teacher's logits and `y_pred` the student's; as a plain
-    Keras loss every pixel counts, while the `Distiller` (through
-    `compute_loss`) removes void pixels from the spatial distributions.
+    """`channel_wise_loss` between the teacher's and the student's logits,
+    with void pixels removed from the spatial distributions.
 
     Args:
         temperature: softening temperature T. Defaults to 4.0, the paper's
             value for semantic segmentation (the OpenMMLab reproduction on
             logits uses 1.0 with a loss weight of 5).
-        reduction: Keras loss reduction; `None` returns per-image values.
-        name: loss name.
 
     Example:
 
-    >>> loss = ChannelWiseLoss(temperature=4.0, reduction=None)
-    >>> t, s = keras.random.normal((2, 8, 8, 5)), keras.random.normal((2, 8, 8, 5))
-    >>> loss(t, s).shape
+    >>> outputs = {"logits": keras.random.normal((2, 8, 8, 5))}
+    >>> labels, mask = keras.ops.zeros((2, 8, 8), "int32"), keras.ops.ones((2, 8, 8))
+    >>> loss = ChannelWiseLoss(temperature=4.0)
+    >>> loss.compute_loss(outputs, outputs, labels, mask).shape
     (2,)
     """
 
-    loss_fn = channel_wise_loss
+    def __init__(self, temperature=4.0):
+        super().__init__(temperature)
 
-    def __init__(
-        self,
-        temperature=4.0,
-        reduction="sum_over_batch_size",
-        name="channel_wise",
-        dtype=None,
-    ):
-        super().__init__(temperature, reduction=reduction, name=name, dtype=dtype)
+    def compute_loss(self, teacher_outputs, student_outputs, labels, mask):
+        return channel_wise_loss(
+            teacher_outputs["logits"],
+            student_outputs["logits"],
+            mask,
+            temperature=self.temperature,
+        )

@@ -126,79 +126,30 @@ def intra_class_variation_loss(
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class IntraClassVariationLoss(DistillationLoss):
-    """Keras loss form of `intra_class_variation_loss`.
-
-    IFVD needs the labels as well as the features. The `Distiller` passes
-    them to `compute_loss` as `labels=` (at the labels' resolution, with the
-    valid-pixel `mask`). As a plain Keras loss, `y_true` is a dict with the
-    teacher's `"features"` and the `"labels"` (and optionally a `"mask"`),
-    and `y_pred` the student's features.
-
-    Attributes:
-        needs_labels: True: `compute_loss` must be given `labels=`.
+    """`intra_class_variation_loss` between the teacher's and the student's
+    features, with class prototypes from the labels and void pixels masked.
 
     Args:
         num_classes: number of classes K. `None` (the default) takes K from
-            the teacher's logits in `compute_loss`; calling the loss as a
-            plain Keras loss then needs it set.
-        reduction: Keras loss reduction; `None` returns per-image values.
-        name: loss name.
+            the teacher's logits.
 
     Example:
 
-    >>> loss = IntraClassVariationLoss(num_classes=3, reduction=None)
-    >>> y_true = {"features": keras.random.normal((2, 4, 4, 8)),
-    ...           "labels": keras.random.randint((2, 16, 16), 0, 3)}
-    >>> loss(y_true, keras.random.normal((2, 4, 4, 4))).shape
+    >>> teacher = {"features": keras.random.normal((2, 4, 4, 8)),
+    ...            "logits": keras.random.normal((2, 16, 16, 3))}
+    >>> student = {"features": keras.random.normal((2, 4, 4, 4))}
+    >>> labels = keras.random.randint((2, 16, 16), 0, 3)
+    >>> loss = IntraClassVariationLoss()
+    >>> loss.compute_loss(teacher, student, labels, keras.ops.ones((2, 16, 16))).shape
     (2,)
     """
 
-    needs_labels = True
-
-    def __init__(
-        self,
-        num_classes=None,
-        reduction="sum_over_batch_size",
-        name="intra_class_variation",
-        dtype=None,
-    ):
-        super().__init__(reduction=reduction, name=name, dtype=dtype)
+    def __init__(self, num_classes=None):
         if num_classes is not None and num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}.")
         self.num_classes = num_classes
 
-    def call(self, y_true, y_pred):
-        if self.num_classes is None:
-            raise ValueError(
-                "IntraClassVariationLoss needs num_classes when called as a "
-                "plain Keras loss."
-            )
-        return intra_class_variation_loss(
-            y_true["features"],
-            y_pred,
-            y_true["labels"],
-            self.num_classes,
-            y_true.get("mask"),
-        )
-
-    def compute_loss(self, teacher_outputs, student_outputs, mask=None, labels=None):
-        """Per-image loss; see `DistillationLoss.compute_loss`.
-
-        Args:
-            teacher_outputs: dict with `"features"` and `"logits"`.
-            student_outputs: the student's dict, same keys.
-            mask: `(B, H, W)` float tensor, 1 on labelled pixels, 0 on void.
-            labels: `(B, H, W)` integer labels at the mask's resolution.
-                Required.
-
-        Returns:
-            `(B,)` tensor.
-        """
-        if labels is None:
-            raise ValueError(
-                "IntraClassVariationLoss.compute_loss needs the labels: "
-                "pass labels=<(B, H, W) class ids>."
-            )
+    def compute_loss(self, teacher_outputs, student_outputs, labels, mask):
         num_classes = self.num_classes or ops.shape(teacher_outputs["logits"])[-1]
         return intra_class_variation_loss(
             teacher_outputs["features"],
@@ -209,4 +160,4 @@ class IntraClassVariationLoss(DistillationLoss):
         )
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
+        return {"num_classes": self.num_classes}

@@ -107,41 +107,37 @@ def pairwise_similarity_loss(teacher_features, student_features, pool_scale=0.5)
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class PairwiseSimilarityLoss(DistillationLoss):
-    """Keras loss form of `pairwise_similarity_loss`.
-
-    `y_true` is the teacher's feature map and `y_pred` the student's. Like the
-    official SKD term it uses no labels, so the `Distiller`'s mask is ignored.
+    """`pairwise_similarity_loss` between the teacher's and the student's
+    features. Like the official SKD term it uses no labels or mask.
 
     Args:
         pool_scale: patch side as a fraction of the feature map's side.
             Defaults to 0.5, the official code's default: 2 x 2 nodes on an
             even grid, 3 x 3 on an odd one (e.g. 65 x 65 features of a 513
             crop at output stride 8).
-        reduction: Keras loss reduction; `None` returns per-image values.
-        name: loss name.
 
     Example:
 
-    >>> loss = PairwiseSimilarityLoss(pool_scale=0.25, reduction=None)
-    >>> t, s = keras.random.normal((2, 8, 8, 32)), keras.random.normal((2, 8, 8, 8))
-    >>> loss(t, s).shape
+    >>> teacher = {"features": keras.random.normal((2, 8, 8, 32))}
+    >>> student = {"features": keras.random.normal((2, 8, 8, 8))}
+    >>> labels = keras.ops.zeros((2, 64, 64), "int32")
+    >>> mask = keras.ops.ones((2, 64, 64))
+    >>> loss = PairwiseSimilarityLoss(pool_scale=0.25)
+    >>> loss.compute_loss(teacher, student, labels, mask).shape
     (2,)
     """
 
-    def __init__(
-        self,
-        pool_scale=0.5,
-        reduction="sum_over_batch_size",
-        name="pairwise_similarity",
-        dtype=None,
-    ):
-        super().__init__(reduction=reduction, name=name, dtype=dtype)
+    def __init__(self, pool_scale=0.5):
         if not 0 < pool_scale <= 1:
             raise ValueError(f"pool_scale must be in (0, 1], got {pool_scale}.")
         self.pool_scale = pool_scale
 
-    def call(self, y_true, y_pred):
-        return pairwise_similarity_loss(y_true, y_pred, pool_scale=self.pool_scale)
+    def compute_loss(self, teacher_outputs, student_outputs, labels, mask):
+        return pairwise_similarity_loss(
+            teacher_outputs["features"],
+            student_outputs["features"],
+            pool_scale=self.pool_scale,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "pool_scale": self.pool_scale}
+        return {"pool_scale": self.pool_scale}

@@ -69,32 +69,29 @@ def pixel_kd_loss(teacher_logits, student_logits, mask=None, temperature=1.0):
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class PixelKDLoss(LogitDistillationLoss):
-    """Keras loss form of `pixel_kd_loss`.
-
-    `y_true` is the teacher's logits and `y_pred` the student's; as a plain
-    Keras loss every pixel counts, while the `Distiller` (through
-    `compute_loss`) drops void pixels.
+    """`pixel_kd_loss` between the teacher's and the student's logits over
+    the valid pixels.
 
     Args:
         temperature: softening temperature T. Defaults to 1.0, the plain
             softmax of SKD's pixel-wise term.
-        reduction: Keras loss reduction; `None` returns per-image values.
-        name: loss name.
 
     Example:
 
-    >>> loss = PixelKDLoss(temperature=2.0, reduction=None)
-    >>> loss(keras.random.normal((2, 4, 4, 3)), keras.random.normal((2, 4, 4, 3))).shape
+    >>> outputs = {"logits": keras.random.normal((2, 8, 8, 5))}
+    >>> labels, mask = keras.ops.zeros((2, 8, 8), "int32"), keras.ops.ones((2, 8, 8))
+    >>> loss = PixelKDLoss(temperature=2.0)
+    >>> loss.compute_loss(outputs, outputs, labels, mask).shape
     (2,)
     """
 
-    loss_fn = pixel_kd_loss
+    def __init__(self, temperature=1.0):
+        super().__init__(temperature)
 
-    def __init__(
-        self,
-        temperature=1.0,
-        reduction="sum_over_batch_size",
-        name="pixel_kd",
-        dtype=None,
-    ):
-        super().__init__(temperature, reduction=reduction, name=name, dtype=dtype)
+    def compute_loss(self, teacher_outputs, student_outputs, labels, mask):
+        return pixel_kd_loss(
+            teacher_outputs["logits"],
+            student_outputs["logits"],
+            mask,
+            temperature=self.temperature,
+        )

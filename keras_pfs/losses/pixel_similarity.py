@@ -84,34 +84,31 @@ def pixel_similarity_loss(teacher_features, student_features, method="gram"):
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class PixelSimilarityLoss(DistillationLoss):
-    """Keras loss form of `pixel_similarity_loss`.
-
-    `y_true` is the teacher's feature map and `y_pred` the student's.
+    """`pixel_similarity_loss` between the teacher's and the student's
+    features. Like the paper's loss it uses no labels: every pixel counts.
 
     Args:
         method: `"gram"` (default, exact and memory-light) or `"dense"`.
-        reduction: Keras loss reduction; `None` returns per-image values.
-        name: loss name.
 
     Example:
 
-    >>> loss = PixelSimilarityLoss(reduction=None)
-    >>> loss(keras.random.normal((2, 4, 4, 8)), keras.random.normal((2, 4, 4, 3))).shape
+    >>> teacher = {"features": keras.random.normal((2, 4, 4, 8))}
+    >>> student = {"features": keras.random.normal((2, 4, 4, 3))}
+    >>> labels = keras.ops.zeros((2, 32, 32), "int32")
+    >>> mask = keras.ops.ones((2, 32, 32))
+    >>> PixelSimilarityLoss().compute_loss(teacher, student, labels, mask).shape
     (2,)
     """
 
-    def __init__(
-        self,
-        method="gram",
-        reduction="sum_over_batch_size",
-        name="pixel_similarity",
-        dtype=None,
-    ):
-        super().__init__(reduction=reduction, name=name, dtype=dtype)
+    def __init__(self, method="gram"):
         self.method = method
 
-    def call(self, y_true, y_pred):
-        return pixel_similarity_loss(y_true, y_pred, method=self.method)
+    def compute_loss(self, teacher_outputs, student_outputs, labels, mask):
+        return pixel_similarity_loss(
+            teacher_outputs["features"],
+            student_outputs["features"],
+            method=self.method,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "method": self.method}
+        return {"method": self.method}

@@ -149,35 +149,24 @@ def weighted_imitation_loss(
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class WeightedImitationLoss(LogitDistillationLoss):
-    """Keras loss form of `weighted_imitation_loss`.
-
-    `y_true` is the teacher's logits and `y_pred` the student's; in the
-    `Distiller`, void pixels are masked out.
+    """`weighted_imitation_loss` between the teacher's and the student's
+    logits over the valid pixels.
 
     Args:
         temperature: softening temperature T.
         weighting: knowledge-gap definition, a key of `WEIGHTINGS`.
-        reduction: Keras loss reduction; `None` returns per-image values.
-        name: loss name.
 
     Example:
 
+    >>> outputs = {"logits": keras.ops.zeros((1, 2, 2, 3))}
+    >>> labels, mask = keras.ops.zeros((1, 2, 2), "int32"), keras.ops.ones((1, 2, 2))
     >>> loss = WeightedImitationLoss(temperature=2.0, weighting="tv")
-    >>> float(loss(keras.ops.zeros((1, 2, 2, 3)), keras.ops.zeros((1, 2, 2, 3))))
+    >>> float(loss.compute_loss(outputs, outputs, labels, mask)[0])
     0.0
     """
 
-    loss_fn = weighted_imitation_loss
-
-    def __init__(
-        self,
-        temperature=1.0,
-        weighting=DEFAULT_WEIGHTING,
-        reduction="sum_over_batch_size",
-        name="weighted_imitation",
-        dtype=None,
-    ):
-        super().__init__(temperature, reduction=reduction, name=name, dtype=dtype)
+    def __init__(self, temperature=1.0, weighting=DEFAULT_WEIGHTING):
+        super().__init__(temperature)
         if weighting not in WEIGHTINGS:
             raise ValueError(
                 f"Unknown knowledge-gap weighting {weighting!r}; "
@@ -185,5 +174,14 @@ class WeightedImitationLoss(LogitDistillationLoss):
             )
         self.weighting = weighting
 
-    def options(self):
-        return {"weighting": self.weighting}
+    def compute_loss(self, teacher_outputs, student_outputs, labels, mask):
+        return weighted_imitation_loss(
+            teacher_outputs["logits"],
+            student_outputs["logits"],
+            mask,
+            temperature=self.temperature,
+            weighting=self.weighting,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "weighting": self.weighting}

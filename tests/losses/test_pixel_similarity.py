@@ -1,10 +1,8 @@
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_pfs.losses import PixelSimilarityLoss, pixel_similarity_loss
-from tests.loss_checks import assert_loss_round_trips
+from keras_pfs.losses import pixel_similarity_loss
 from tests.references import dense_pixel_similarity, numerical_gradient
 
 RNG = np.random.default_rng(0)
@@ -78,22 +76,3 @@ def test_zero_feature_vectors_give_finite_values_and_gradients():
 def test_unknown_method_is_rejected():
     with pytest.raises(ValueError, match="method"):
         pixel_similarity_loss(np.zeros((1, 2, 2, 3)), np.zeros((1, 2, 2, 3)), "fast")
-
-
-def test_class_form_round_trips_and_reduces():
-    loss = PixelSimilarityLoss(method="dense", reduction=None)
-    restored = keras.losses.deserialize(keras.losses.serialize(loss))
-    assert isinstance(restored, PixelSimilarityLoss)
-    assert restored.method == "dense"
-    teacher = RNG.normal(size=(2, 3, 3, 4)).astype("float32")
-    student = RNG.normal(size=(2, 3, 3, 2)).astype("float32")
-    per_image = restored(teacher, student)
-    assert per_image.shape == (2,)
-    mean = PixelSimilarityLoss()(teacher, student)
-    np.testing.assert_allclose(mean, np.mean(per_image), rtol=1e-6)
-
-
-def test_saves_and_reloads_with_a_model(tmp_path):
-    assert_loss_round_trips(
-        PixelSimilarityLoss(method="dense", reduction="sum", name="pfs_test"), tmp_path
-    )
