@@ -25,6 +25,7 @@ CONFIG = dict(
         "pedestrian",
         "bicyclist",
     ),
+    palette="camvid",
     # Train on full frames with scale jitter and flips; evaluate at native size.
     crop_size=(180, 240),
     scale_range=(0.75, 1.5),

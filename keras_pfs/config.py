@@ -28,6 +28,10 @@ class ExperimentConfig:
         num_classes: number of classes K (void excluded).
         ignore_class: void label id.
         class_names: names of the K classes, for reports.
+        palette: class colours of pictures (TensorBoard panels, evaluation
+            PNGs): `None` for a generic palette, a name (`"camvid"`,
+            `"voc"`) or K `(r, g, b)` colours; see
+            `keras_pfs.data.class_palette`.
         image_size: synthetic images' `(height, width)`.
         num_train_images: synthetic training images.
         num_val_images: synthetic held-out images.
@@ -69,6 +73,7 @@ class ExperimentConfig:
     num_classes: int = 5
     ignore_class: int = 255
     class_names: tuple = ()
+    palette: str | tuple | None = None
     image_size: tuple = (64, 64)
     num_train_images: int = 512
     num_val_images: int = 128

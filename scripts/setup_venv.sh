@@ -11,4 +11,4 @@ if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}"
   touch "$stamp"
 fi
-export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2
+export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3

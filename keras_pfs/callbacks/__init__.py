@@ -1,4 +1,5 @@
-"""Callbacks of the training commands: best model, epoch log, backups."""
+"""Callbacks of the training commands: best model, epoch log, backups,
+TensorBoard summaries."""
 
 from keras_pfs.callbacks.backup import WorkerBackup
 from keras_pfs.callbacks.checkpoints import (
@@ -8,10 +9,12 @@ from keras_pfs.callbacks.checkpoints import (
     save_model_atomically,
     write_json_atomically,
 )
+from keras_pfs.callbacks.segmentation_summaries import SegmentationSummaries
 
 __all__ = [
     "BestStudentCheckpoint",
     "EpochLog",
+    "SegmentationSummaries",
     "WorkerBackup",
     "read_epoch_log",
     "save_model_atomically",

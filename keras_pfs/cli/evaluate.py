@@ -36,7 +36,9 @@ flags.DEFINE_string("teacher_model", None, "Teacher (.keras), for the panels.")
 flags.DEFINE_string("baseline_model", None, "Baseline student, for the panels.")
 
 
-def save_panels(dataset, models, count, num_classes, ignore_class, folder):
+def save_panels(
+    dataset, models, count, num_classes, ignore_class, folder, palette=None
+):
     """Writes `count` panels (see `segmentation_panel`) as PNG files."""
     os.makedirs(folder, exist_ok=True)
     for index, (image, label) in enumerate(dataset.unbatch().take(count)):
@@ -48,7 +50,12 @@ def save_panels(dataset, models, count, num_classes, ignore_class, folder):
             for name, model in models.items()
         }
         panel = segmentation_panel(
-            image.numpy(), label.numpy(), outputs, num_classes, ignore_class
+            image.numpy(),
+            label.numpy(),
+            outputs,
+            num_classes,
+            ignore_class,
+            palette=palette,
         )
         path = os.path.join(folder, f"panel_{index:03d}.png")
         tf.io.write_file(path, tf.io.encode_png(panel))
@@ -65,13 +72,14 @@ def main(argv):
         if FLAGS.num_classes is None:
             raise ValueError("--num_classes is required with --list_file.")
         num_classes, ignore_class, names = FLAGS.num_classes, FLAGS.ignore_class, []
+        palette = None
         dataset = data.list_file_dataset(
             FLAGS.list_file, num_classes, ignore_class=ignore_class, batch_size=1
         )
     else:
         config = common.config_from_flags()
         num_classes, ignore_class = config.num_classes, config.ignore_class
-        names = list(config.class_names)
+        names, palette = list(config.class_names), config.palette
         dataset = common.build_datasets(config)[1]
     results = evaluate_segmenter(model, dataset, num_classes, ignore_class)
     results.update(model=FLAGS.model, class_names=names)
@@ -97,6 +105,7 @@ def main(argv):
             num_classes,
             ignore_class,
             FLAGS.images_dir,
+            palette,
         )
     print(json.dumps({"miou": results["miou"]}))
 

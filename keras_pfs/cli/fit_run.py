@@ -43,7 +43,8 @@ def fit_and_save(
     (each epoch), so the same command started again after a kill continues
     from the last finished epoch; `best.keras`, the student with the best
     validation mIoU so far; `epochs.jsonl`, each epoch's logs; and
-    TensorBoard logs of every loss term and mIoU in `workdir/logs`. At the
+    TensorBoard logs of every loss term, mIoU, per-class IoU and
+    prediction panels in `workdir/logs`. At the
     end the chief writes `history.json`, `config.json`, `eval.json`
     (held-out mIoU) and, last, `model.keras` (the final student); then the
     backup is removed.
@@ -117,6 +118,14 @@ def fit_and_save(
         backup,
         keras.callbacks.TensorBoard(
             logs_dir if chief else os.path.join(logs_dir, f"worker_{worker}")
+        ),
+        callbacks.SegmentationSummaries(
+            logs_dir,
+            val_ds,
+            config.class_names,
+            config.ignore_class,
+            config.palette,
+            write=chief,
         ),
     ]
     distiller.fit(

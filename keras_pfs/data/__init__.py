@@ -8,7 +8,12 @@ Readers validate labels and name the offending file when they are out of range.
 from keras_pfs.data.augment import Augmentation
 from keras_pfs.data.image_files import read_image, read_label, read_pair
 from keras_pfs.data.list_file import list_file_dataset, read_list_file
-from keras_pfs.data.palette import voc_colormap, voc_colours_to_ids
+from keras_pfs.data.palette import (
+    CAMVID_PALETTE,
+    class_palette,
+    voc_colormap,
+    voc_colours_to_ids,
+)
 from keras_pfs.data.pipeline import make_pipeline
 from keras_pfs.data.synthetic import (
     SHAPES,
@@ -28,6 +33,8 @@ from keras_pfs.data.validation import assert_labels, check_labels
 from keras_pfs.data.voc import VOC_CLASS_NAMES, read_voc_split, voc_dataset
 
 __all__ = [
+    "CAMVID_PALETTE",
+    "class_palette",
     "SHAPES",
     "SPLITS",
     "TFDS_SEGMENTATION",

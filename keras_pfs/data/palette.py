@@ -1,4 +1,5 @@
-"""The Pascal VOC colour map and its inverse.
+"""Class colours for pictures: named dataset palettes, the VOC colour map
+and its inverse.
 
 VOC label maps are palette PNGs whose palette index is the class id.
 `tf.io.decode_png` expands palette PNGs to RGB, and Pillow (which could read
@@ -33,6 +34,70 @@ def voc_colormap():
             if source < 8:
                 colormap[:, channel] |= ((indices >> source) & 1) << (7 - bit)
     return colormap.astype(np.uint8)
+
+
+# SegNet's CamVid colours, in the class order of configs/camvid.py.
+CAMVID_PALETTE = np.array(
+    [
+        [128, 128, 128],
+        [128, 0, 0],
+        [192, 192, 128],
+        [128, 64, 128],
+        [60, 40, 222],
+        [128, 128, 0],
+        [192, 128, 128],
+        [64, 64, 128],
+        [64, 0, 128],
+        [64, 64, 0],
+        [0, 128, 192],
+    ],
+    dtype=np.uint8,
+)
+
+_NAMED_PALETTES = {"camvid": lambda: CAMVID_PALETTE, "voc": voc_colormap}
+
+
+def class_palette(num_classes, palette=None):
+    """The RGB colour of each class, from a dataset's config.
+
+    Args:
+        num_classes: number of classes K.
+        palette: `None` (a generic palette, the same for every dataset of K
+            classes), a name (`"camvid"`, `"voc"`) or a sequence of at least
+            K `(r, g, b)` colours in 0..255.
+
+    Returns:
+        uint8 array `[K, 3]`; row `i` is the colour of class `i`.
+
+    Example:
+
+    >>> class_palette(11, "camvid")[3]
+    array([128,  64, 128], dtype=uint8)
+    """
+    if palette is None:
+        # Fixed seed: a class keeps its colour across runs and pictures.
+        rng = np.random.default_rng(0)
+        return rng.integers(40, 256, (num_classes, 3)).astype(np.uint8)
+    if isinstance(palette, str):
+        if palette not in _NAMED_PALETTES:
+            raise ValueError(
+                f"Config key palette={palette!r} is unknown; use None, a list of "
+                f"(r, g, b) colours or one of {sorted(_NAMED_PALETTES)}."
+            )
+        palette = _NAMED_PALETTES[palette]()
+    colours = np.asarray(palette)
+    if (
+        colours.ndim != 2
+        or colours.shape[1] != 3
+        or len(colours) < num_classes
+        or colours.min() < 0
+        or colours.max() > 255
+    ):
+        raise ValueError(
+            f"Config key palette: expected at least {num_classes} (r, g, b) "
+            f"colours in 0..255, got an array of shape {colours.shape}."
+        )
+    return colours[:num_classes].astype(np.uint8)
 
 
 def _inverse_table():

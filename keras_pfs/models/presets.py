@@ -8,6 +8,7 @@ student presets MobileNet-style (EfficientNet MBConv) DeepLabV3+ models.
 import keras_hub
 
 from keras_pfs.models.deeplab import build_deeplab_segmenter
+from keras_pfs.models.keras_hub_segmenter import KERAS_HUB_PREFIX, from_keras_hub
 
 
 def _resnet(block_type, num_blocks, num_filters):
@@ -96,7 +97,9 @@ def build_segmenter(preset, num_classes, **head_overrides):
     """Builds a segmenter from a named preset.
 
     Args:
-        preset: a name from `list_presets()`.
+        preset: a name from `list_presets()`, or `"keras_hub:<handle>"`, a
+            keras-hub `ImageSegmenter` preset handle or local preset
+            directory (see `from_keras_hub`; its weights are kept).
         num_classes: number of classes K.
         **head_overrides: arguments of `build_deeplab_segmenter` that replace
             the preset's (e.g. `head_channels=64`).
@@ -111,6 +114,19 @@ def build_segmenter(preset, num_classes, **head_overrides):
     >>> sorted(model.output)
     ['features', 'logits']
     """
+    if preset.startswith(KERAS_HUB_PREFIX):
+        if head_overrides:
+            raise ValueError(
+                f"Preset {preset!r}: head options {sorted(head_overrides)} apply "
+                "only to keras_pfs presets, not to keras-hub models."
+            )
+        model = from_keras_hub(preset)
+        if model.output["logits"].shape[-1] != num_classes:
+            raise ValueError(
+                f"Preset {preset!r} predicts {model.output['logits'].shape[-1]} "
+                f"classes but the config's num_classes is {num_classes}."
+            )
+        return model
     if preset not in _PRESETS:
         raise ValueError(
             f"Unknown preset {preset!r}; known: {', '.join(sorted(_PRESETS))}."

@@ -2,34 +2,9 @@
 
 import numpy as np
 
+from keras_pfs.data.palette import class_palette
 from keras_pfs.losses.pixel_similarity import unit_pixels
 from keras_pfs.losses.weighted_imitation import knowledge_gap_weights
-
-# SegNet's CamVid colours, in the class order of configs/camvid.py.
-CAMVID_PALETTE = np.array(
-    [
-        [128, 128, 128],
-        [128, 0, 0],
-        [192, 192, 128],
-        [128, 64, 128],
-        [60, 40, 222],
-        [128, 128, 0],
-        [192, 128, 128],
-        [64, 64, 128],
-        [64, 0, 128],
-        [64, 64, 0],
-        [0, 128, 192],
-    ],
-    dtype=np.uint8,
-)
-
-
-def palette_for(num_classes):
-    """CamVid's colours for 11 classes, else a fixed pseudo-random palette."""
-    if num_classes == len(CAMVID_PALETTE):
-        return CAMVID_PALETTE
-    rng = np.random.default_rng(0)
-    return rng.integers(40, 256, (num_classes, 3)).astype(np.uint8)
 
 
 def colorize(labels, palette, ignore_class):
@@ -68,6 +43,7 @@ def segmentation_panel(
     ignore_class,
     teacher="teacher",
     student="distilled",
+    palette=None,
 ):
     """One row of tiles: input, truth, each model's prediction, then the
     knowledge-gap weights and one pixel's PFS similarity map for teacher and
@@ -82,6 +58,8 @@ def segmentation_panel(
         ignore_class: void id.
         teacher: key of the teacher in `outputs`.
         student: key of the distilled student in `outputs`.
+        palette: the dataset's class colours (see
+            `keras_pfs.data.class_palette`); `None`: a generic palette.
 
     Returns:
         `(H, W * (4 + len(outputs)), 3)` uint8 image.
@@ -91,7 +69,7 @@ def segmentation_panel(
     >>> panel = segmentation_panel(img, lbl, outs, 11, 11)  # doctest: +SKIP
     """
     size = np.asarray(label).shape
-    palette = palette_for(num_classes)
+    palette = class_palette(num_classes, palette)
     tiles = [np.clip(image, 0, 255).astype(np.uint8), colorize(label, palette, -1)]
     for out in outputs.values():
         tiles.append(colorize(np.argmax(out["logits"], -1), palette, ignore_class))

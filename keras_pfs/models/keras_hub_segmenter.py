@@ -1,0 +1,184 @@
+"""keras-hub image segmenters as teachers or students, in one line."""
+
+import keras
+import keras_hub
+from absl import logging
+
+from keras_pfs.models.resize_like import ResizeLike
+
+# Prefix of `teacher_preset` / `student_preset` values naming a keras-hub
+# preset (a handle or a local preset directory) instead of one of ours.
+KERAS_HUB_PREFIX = "keras_hub:"
+
+# The PFS paper distils a stride-8 map; stride 16 is the fallback.
+_FEATURE_STRIDES = (8, 16)
+
+
+def _load_segmenter(segmenter_or_preset):
+    if isinstance(segmenter_or_preset, keras_hub.models.ImageSegmenter):
+        return segmenter_or_preset
+    if not isinstance(segmenter_or_preset, str):
+        raise ValueError(
+            "from_keras_hub takes a keras_hub.models.ImageSegmenter or a preset "
+            f"handle, got {type(segmenter_or_preset).__name__}."
+        )
+    handle = segmenter_or_preset.removeprefix(KERAS_HUB_PREFIX)
+    try:
+        return keras_hub.models.ImageSegmenter.from_preset(handle)
+    except Exception as error:
+        raise ValueError(
+            f"keras-hub preset {handle!r} could not be loaded as an "
+            f"ImageSegmenter: {error}"
+        ) from error
+
+
+def _node_outputs(layer):
+    """`layer`'s outputs where its (single) caller's graph uses them.
+
+    A nested functional model's `output` is its own graph's; the tensors the
+    enclosing graph sees are those of the node that called it.
+    """
+    if len(layer._inbound_nodes) != 1:
+        return None
+    return keras.tree.pack_sequence_as(
+        layer.output, layer._inbound_nodes[0].output_tensors
+    )
+
+
+def _candidate_features(backbone):
+    """`{name: tensor}` of the backbone graph's maps that can be distilled:
+    its layers' outputs, and the nested image encoder's pyramid outputs."""
+    candidates = {}
+    for layer in backbone.layers[1:]:
+        outputs = _node_outputs(layer)
+        if isinstance(outputs, dict):
+            candidates.update(outputs)
+        elif keras.tree.is_nested(outputs) or outputs is None:
+            continue
+        else:
+            candidates[layer.name] = outputs
+    return {
+        name: tensor for name, tensor in candidates.items() if len(tensor.shape) == 4
+    }
+
+
+def _strides(backbone, candidates, probe_size):
+    """Stride of every candidate map, measured on a probe image size."""
+    names = sorted(candidates)
+    probe = keras.Model(backbone.inputs, [candidates[n] for n in names])
+    specs = probe.compute_output_spec(keras.KerasTensor((1, *probe_size, 3)))
+    return {
+        n: probe_size[0] / spec.shape[1] for n, spec in zip(names, specs, strict=True)
+    }
+
+
+def _choose_feature(backbone, candidates, probe_size):
+    pyramid = {n: t for n, t in candidates.items() if n[:1] == "P" and n[1:].isdigit()}
+    strides = _strides(backbone, pyramid or candidates, probe_size)
+    for stride in _FEATURE_STRIDES:
+        matching = sorted(n for n, s in strides.items() if s == stride)
+        if matching:
+            return matching[-1], stride
+    raise ValueError(
+        f"from_keras_hub: backbone {backbone.name!r} has no stride-8 or stride-16 "
+        f"feature map (strides: {strides}); name one with feature_layer=."
+    )
+
+
+def from_keras_hub(segmenter_or_preset, feature_layer=None, name=None):
+    """A keras-hub `ImageSegmenter` in the form the `Distiller` trains.
+
+    The segmenter's preprocessor is folded into the model: its resizing (for
+    fixed-size models such as SegFormer; logits are resized back to the
+    input size) and its scaling and offset, so the model takes float32
+    images in 0..255 like the models of `build_segmenter`. The distilled
+    feature map comes from inside the backbone: `feature_layer` if named,
+    else the image encoder's stride-8 pyramid output (else stride 16); the
+    choice is logged. The result shares the segmenter's layers and weights,
+    and its forward pass runs the backbone once.
+
+    Args:
+        segmenter_or_preset: a `keras_hub.models.ImageSegmenter` (e.g.
+            `DeepLabV3ImageSegmenter`, `SegFormerImageSegmenter`), or a
+            keras-hub preset handle or local preset directory, optionally
+            prefixed with `"keras_hub:"`.
+        feature_layer: a layer of the backbone, or a key of its image
+            encoder's `pyramid_outputs` (`"P3"`, ...), whose output is
+            distilled.
+        name: name of the returned model.
+
+    Returns:
+        A `keras.Model` from float32 images `(B, H, W, 3)` in 0..255 to
+        `{"logits": (B, H, W, K), "features": (B, h, w, C)}`.
+
+    Example:
+
+    >>> teacher = from_keras_hub("keras_hub:/path/to/preset_dir")  # doctest: +SKIP
+    >>> sorted(teacher.output)  # doctest: +SKIP
+    ['features', 'logits']
+    """
+    segmenter = _load_segmenter(segmenter_or_preset)
+    backbone = segmenter.backbone
+    if getattr(segmenter, "activation", None) not in (None, "linear"):
+        raise ValueError(
+            f"from_keras_hub: {segmenter.name!r} ends in activation="
+            f"{segmenter.activation!r}; distillation needs logits (activation=None)."
+        )
+    converter = getattr(segmenter.preprocessor, "image_converter", None)
+    fixed_size = tuple(backbone.input.shape[1:3])
+    if None in fixed_size:
+        fixed_size = (
+            tuple(converter.image_size) if converter and converter.image_size else None
+        )
+    candidates = _candidate_features(backbone)
+    if feature_layer is None:
+        feature_layer, stride = _choose_feature(
+            backbone, candidates, fixed_size or (256, 256)
+        )
+        logging.info(
+            "from_keras_hub(%s): distilling %r, the stride-%d feature map.",
+            segmenter.name,
+            feature_layer,
+            stride,
+        )
+    elif feature_layer not in candidates:
+        raise ValueError(
+            f"from_keras_hub: backbone {backbone.name!r} has no feature map "
+            f"{feature_layer!r}; it has {sorted(candidates)}."
+        )
+    with_features = keras.Model(
+        backbone.inputs, [backbone.output, candidates[feature_layer]]
+    )
+    images = keras.Input((None, None, 3), name="images")
+    x = images
+    if fixed_size:
+        x = keras.layers.Resizing(*fixed_size, name="resize_in")(x)
+    if converter is not None:
+        x = keras.layers.Rescaling(
+            1.0 if converter.scale is None else converter.scale,
+            0.0 if converter.offset is None else converter.offset,
+            name="preprocess",
+        )(x)
+    x, features = with_features(x)
+    # The segmenter's head: the chain of layers its graph applies to the
+    # backbone's output.
+    head = segmenter.layers[2:]
+    for layer in head:
+        if (
+            segmenter.layers[1] is not backbone
+            or len(layer._inbound_nodes) != 1
+            or len(layer._inbound_nodes[0].input_tensors) != 1
+        ):
+            raise ValueError(
+                f"from_keras_hub: {segmenter.name!r}'s head is not a chain of "
+                f"layers after the backbone (at {layer.name!r}); wrap it with "
+                "keras_pfs.models.wrap_segmenter instead."
+            )
+    for layer in head:
+        x = layer(x)
+    logits = ResizeLike(name="logits")([x, images])
+    return keras.Model(
+        images,
+        {"logits": logits, "features": features},
+        name=name or f"{segmenter.name}_pfs",
+    )
