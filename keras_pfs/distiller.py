@@ -1,5 +1,7 @@
 """The Distiller: trains a student segmenter from a frozen teacher with fit()."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -90,7 +92,9 @@ class Distiller(keras.Model):
             `keras_pfs.distribute.get_strategy("mirrored")` does): TF's
             default collective all-reduce can run the BatchNorm and gradient
             all-reduces in different orders on different replicas and abort.
-            Under MultiWorkerMirroredStrategy it works as is.
+            Under MultiWorkerMirroredStrategy it works as is. The flag is
+            set only while the training step is traced: the student's own
+            `synchronized` values (and so its saved config) are unchanged.
 
     Example:
 
@@ -136,10 +140,6 @@ class Distiller(keras.Model):
         self.student = student
         self.teacher = teacher
         self.synchronized_batch_norm = synchronized_batch_norm
-        if synchronized_batch_norm:
-            for layer in student._flatten_layers(include_self=False):
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.synchronized = True
         self.num_classes = num_classes
         self.ignore_class = ignore_class
         self.ce_weight = ce_weight
@@ -212,10 +212,31 @@ class Distiller(keras.Model):
         self.iou.update_state(labels, logits)
         return {m.name: m.result() for m in self.metrics}
 
+    @contextlib.contextmanager
+    def _batch_norm_synchronized(self):
+        """Sets `synchronized` on the student's BatchNormalization layers
+        while the training step is traced, then puts the user's values back,
+        so that the student saved during or after `fit()` (e.g. by
+        `BestStudentCheckpoint`) keeps the config it was built with."""
+        layers = [
+            layer
+            for layer in self.student._flatten_layers(include_self=False)
+            if isinstance(layer, keras.layers.BatchNormalization)
+        ]
+        before = [layer.synchronized for layer in layers]
+        for layer in layers:
+            layer.synchronized = self.synchronized_batch_norm or layer.synchronized
+        try:
+            yield
+        finally:
+            for layer, value in zip(layers, before, strict=True):
+                layer.synchronized = value
+
     def train_step(self, data):
         images, labels = data[0], data[1]
         with tf.GradientTape() as tape:
-            student_outputs = self.student(images, training=True)
+            with self._batch_norm_synchronized():
+                student_outputs = self.student(images, training=True)
             terms, labels, logits = self._terms(images, labels, student_outputs)
             # Sum over this replica's images / the global batch: gradients are
             # summed over replicas, so this equals the single-device step.

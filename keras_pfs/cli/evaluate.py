@@ -16,13 +16,15 @@ import os
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
 from keras_pfs import data
 from keras_pfs.callbacks import write_json_atomically
-from keras_pfs.cli import common
+from keras_pfs.cli import command, common
 from keras_pfs.cli.common import FLAGS
 from keras_pfs.metrics import evaluate_segmenter
+from keras_pfs.models import load_keras_file
+from keras_pfs.training import build_datasets
 from keras_pfs.visualization import segmentation_panel
 
 flags.DEFINE_string("model", None, "Saved model (.keras).")
@@ -60,7 +62,7 @@ def main(argv):
 
     if not FLAGS.model:
         raise ValueError("--model is required.")
-    model = common.load_model(FLAGS.model)
+    model = load_keras_file(FLAGS.model)
     if FLAGS.list_file:
         if FLAGS.num_classes is None:
             raise ValueError("--num_classes is required with --list_file.")
@@ -72,7 +74,7 @@ def main(argv):
         config = common.config_from_flags()
         num_classes, ignore_class = config.num_classes, config.ignore_class
         names = list(config.class_names)
-        dataset = common.build_datasets(config)[1]
+        dataset = build_datasets(config)[1]
     results = evaluate_segmenter(model, dataset, num_classes, ignore_class)
     results.update(model=FLAGS.model, class_names=names)
     print(f"mIoU {100 * results['miou']:.2f} over {results['num_images']} images")
@@ -86,9 +88,9 @@ def main(argv):
     if FLAGS.save_images:
         if not FLAGS.teacher_model:
             raise ValueError("--save_images needs --teacher_model for the panels.")
-        models = {"teacher": common.load_model(FLAGS.teacher_model)}
+        models = {"teacher": load_keras_file(FLAGS.teacher_model)}
         if FLAGS.baseline_model:
-            models["baseline"] = common.load_model(FLAGS.baseline_model)
+            models["baseline"] = load_keras_file(FLAGS.baseline_model)
         models["distilled"] = model
         save_panels(
             dataset,
@@ -102,7 +104,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

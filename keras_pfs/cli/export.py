@@ -15,10 +15,11 @@ import json
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from keras_pfs import export
-from keras_pfs.cli import common
+from keras_pfs.cli import command
+from keras_pfs.models import load_keras_file
 
 flags.DEFINE_string("model", None, "Saved model (.keras).")
 flags.DEFINE_enum("format", None, list(export.FORMATS), "Artifact to write.")
@@ -91,7 +92,7 @@ def main(argv):
             raise ValueError(f"--{name} is required.")
     if FLAGS.quantize == "int8" and not FLAGS.calibration_list:
         raise ValueError("--calibration_list is required with --quantize int8.")
-    model = common.load_model(FLAGS.model)
+    model = load_keras_file(FLAGS.model)
     num_outputs = int(model.output["logits"].shape[-1])
     calibration = None
     if FLAGS.quantize == "int8":
@@ -120,7 +121,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

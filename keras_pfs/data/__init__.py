@@ -10,6 +10,7 @@ from keras_pfs.data.image_files import read_image, read_label, read_pair
 from keras_pfs.data.list_file import list_file_dataset, read_list_file
 from keras_pfs.data.palette import voc_colormap, voc_colours_to_ids
 from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.preflight import check_files
 from keras_pfs.data.synthetic import (
     SHAPES,
     SPLITS,
@@ -35,6 +36,7 @@ __all__ = [
     "Augmentation",
     "TfdsSegmentation",
     "assert_labels",
+    "check_files",
     "check_labels",
     "list_file_dataset",
     "make_pipeline",
