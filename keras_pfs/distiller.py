@@ -41,6 +41,18 @@ def _output_spec(model, role):
     return spec
 
 
+def _class_ids(labels):
+    """int32 labels; float labels are refused, not truncated (2.7 -> 2)."""
+    dtype = keras.backend.standardize_dtype(labels.dtype)
+    if "int" not in dtype:
+        raise ValueError(
+            f"Distiller: labels must be integer class ids, got dtype {dtype} "
+            f"(shape {tuple(labels.shape)}); cast them to int32 if they hold "
+            "whole numbers."
+        )
+    return ops.cast(labels, "int32")
+
+
 @keras.saving.register_keras_serializable(package="keras_pfs")
 class Distiller(keras.Model):
     """Distils a frozen segmentation teacher into a student through `fit()`.
@@ -172,7 +184,7 @@ class Distiller(keras.Model):
 
     def _terms(self, images, labels, student_outputs):
         """Per-image loss terms `{name: (B,)}` and the logits used for mIoU."""
-        labels = ops.cast(labels, "int32")
+        labels = _class_ids(labels)
         # Under a mixed precision policy the models compute in float16 or
         # bfloat16; the losses (squared cosine differences, KL, softmax) need
         # float32 to stay accurate, and are computed from float32 casts.

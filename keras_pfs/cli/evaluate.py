@@ -23,8 +23,8 @@ from keras_pfs.callbacks import write_json_atomically
 from keras_pfs.cli import command, common
 from keras_pfs.cli.common import FLAGS
 from keras_pfs.metrics import evaluate_segmenter
-from keras_pfs.models import load_keras_file
-from keras_pfs.training import build_datasets
+from keras_pfs.models import check_segmenter_fits, load_keras_file
+from keras_pfs.training import build_datasets, check_splits
 from keras_pfs.visualization import segmentation_panel
 
 flags.DEFINE_string("model", None, "Saved model (.keras).")
@@ -67,6 +67,10 @@ def main(argv):
         if FLAGS.num_classes is None:
             raise ValueError("--num_classes is required with --list_file.")
         num_classes, ignore_class, names = FLAGS.num_classes, FLAGS.ignore_class, []
+        check_segmenter_fits(model, num_classes, "--num_classes")
+        data.check_files(
+            *data.read_list_file(FLAGS.list_file), num_classes, ignore_class
+        )
         dataset = data.list_file_dataset(
             FLAGS.list_file, num_classes, ignore_class=ignore_class, batch_size=1
         )
@@ -74,6 +78,8 @@ def main(argv):
         config = common.config_from_flags()
         num_classes, ignore_class = config.num_classes, config.ignore_class
         names = list(config.class_names)
+        check_segmenter_fits(model, num_classes, "config key num_classes")
+        check_splits(config, splits=[config.val_split])
         dataset = build_datasets(config)[1]
     results = evaluate_segmenter(model, dataset, num_classes, ignore_class)
     results.update(model=FLAGS.model, class_names=names)

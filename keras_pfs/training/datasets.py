@@ -91,8 +91,8 @@ def _split_files(config, split):
     return None
 
 
-def check_splits(config):
-    """Checks both splits before training and counts their images.
+def check_splits(config, splits=None):
+    """Checks data splits before training or evaluation and counts images.
 
     Lists every file of the training and held-out splits (each must exist);
     with `config.preflight`, also decodes every image and label map and
@@ -102,6 +102,8 @@ def check_splits(config):
 
     Args:
         config: an `ExperimentConfig`.
+        splits: the split names to check; default the training and held-out
+            splits.
 
     Returns:
         `{split name: number of images}`; TFDS splits are not counted.
@@ -115,6 +117,7 @@ def check_splits(config):
     >>> check_splits(load_config("configs/camvid.py"))  # doctest: +SKIP
     {'train': 367, 'val': 101}
     """
+    splits = splits or (config.train_split, config.val_split)
     counts = {}
     if config.dataset == "synthetic":
         counts = {
@@ -123,14 +126,14 @@ def check_splits(config):
         }
     else:
         _split_reader(config)  # the config's own checks (e.g. data_dir)
-    for split in (config.train_split, config.val_split):
+    for split in splits:
         files = _split_files(config, split)
         if files is None:
             continue
         counts[split] = len(files[0])
         if config.preflight:
             data.check_files(*files, config.num_classes, config.ignore_class)
-    images = counts.get(config.train_split)
+    images = counts.get(config.train_split) if config.train_split in splits else None
     if images is not None and images < config.batch_size:
         raise ValueError(
             f"Split {config.train_split!r} has {images} images, fewer than one "
