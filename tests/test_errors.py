@@ -4,7 +4,6 @@ Each test names the defect of issue 13 it covers. The command-line side
 (exit status 2, `error: ...` on one line, `--help`) is in test_cli_errors.py.
 """
 
-import hashlib
 import json
 import os
 import subprocess
@@ -18,40 +17,7 @@ import tensorflow as tf
 import keras_pfs
 from keras_pfs import export, models, training
 from keras_pfs.config import load_config
-
-TINY = [
-    "num_train_images=16",
-    "num_val_images=8",
-    "image_size=(32, 32)",
-    "batch_size=8",
-    "epochs=1",
-    "teacher_preset='tiny_mobile'",
-]
-
-
-def snapshot(folder):
-    """`{relative path: sha256}` of every file under `folder`."""
-    result = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            result[os.path.relpath(path, folder)] = digest
-    return result
-
-
-def fake_finished_run(workdir):
-    """A work directory as a finished run leaves it (contents are stand-ins)."""
-    for name in ("model.keras", "best.keras", "history.json", "eval.json"):
-        path = os.path.join(workdir, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(f"previous {name}")
-    os.makedirs(os.path.join(workdir, "logs", "train"))
-    with open(os.path.join(workdir, "logs", "train", "events"), "w") as f:
-        f.write("previous events")
-    return snapshot(workdir)
+from tests.tiny_runs import TINY, fake_finished_run, snapshot
 
 
 # 5, 6: a validated config.

@@ -10,16 +10,7 @@ import pytest
 from keras_pfs import training
 from keras_pfs.config import load_config
 from keras_pfs.models import build_segmenter
-
-TINY = [
-    "num_train_images=16",
-    "num_val_images=8",
-    "image_size=(32, 32)",
-    "batch_size=8",
-    "epochs=1",
-    "teacher_preset='tiny_mobile'",
-    "student_preset='tiny_mobile'",
-]
+from tests.tiny_runs import TINY
 
 
 def comparable(model):
@@ -40,9 +31,7 @@ def teacher_run(tmp_path_factory):
     return workdir, results
 
 
-def test_a_run_writes_its_results_and_a_student_that_saves_clean(
-    teacher_run, tmp_path
-):
+def test_a_run_writes_its_results_and_a_student_that_saves_clean(teacher_run, tmp_path):
     teacher_dir, teacher_results = teacher_run
     assert 0.0 <= teacher_results["miou"] <= 1.0
     for name in ("model.keras", "best.keras", "epochs.jsonl", "history.json"):

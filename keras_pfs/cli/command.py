@@ -10,10 +10,12 @@ _HELP = ("--help", "-h", "-?", "--helpshort")
 def _help(main_module):
     """The command's docstring and its own flags (not TF's or absl's)."""
     modules = flags.FLAGS.flags_by_module_dict()
+    # absl files the flags of a `python -m` module under its path.
+    main_names = (main_module.__name__, sys.argv[0])
     ours = [
         name
         for name in modules
-        if name == main_module.__name__ or name.startswith("keras_pfs.cli")
+        if name in main_names or name.startswith("keras_pfs.cli")
     ]
     text = [main_module.__doc__ or "", "flags:"]
     text += [flags.FLAGS.module_help(name) for name in sorted(ours)]

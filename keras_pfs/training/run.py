@@ -137,7 +137,8 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
         "role": role,
         "preset": getattr(config, f"{role}_preset"),
         "teacher": teacher_path,
-        "config": config.to_dict(),
+        # Everything but the data check, which may be skipped on a resume.
+        "config": {k: v for k, v in config.to_dict().items() if k != "preflight"},
     }
     with run_dir.lock():
         resuming = run_dir.check_start(identity, overwrite)
