@@ -35,6 +35,9 @@ class ExperimentConfig:
         image_size: synthetic images' `(height, width)`.
         num_train_images: synthetic training images.
         num_val_images: synthetic held-out images.
+        preflight: before training, decode every image and label map of
+            both splits and check sizes and label values (a few seconds for
+            CamVid), so that a bad file is named before the first step.
         crop_size: training crop `(height, width)`; `None`: no augmentation.
         scale_range: random scale range of the training augmentation.
         flip: random horizontal flips in training.
@@ -77,6 +80,7 @@ class ExperimentConfig:
     image_size: tuple = (64, 64)
     num_train_images: int = 512
     num_val_images: int = 128
+    preflight: bool = True
     crop_size: tuple | None = None
     scale_range: tuple = (0.5, 2.0)
     flip: bool = True
@@ -99,15 +103,194 @@ class ExperimentConfig:
     mixed_precision: str | None = None
 
     def __post_init__(self):
-        if self.mixed_precision not in MIXED_PRECISION_POLICIES:
+        for key, check in _CHECKS.items():
+            value = getattr(self, key)
+            if isinstance(value, list):  # from a config file or JSON
+                value = tuple(value)
+                setattr(self, key, value)
+            problem = check(value)
+            if problem:
+                raise ValueError(f"Config key {key}={value!r}: {problem}.")
+        if self.class_names and len(self.class_names) != self.num_classes:
             raise ValueError(
-                f"Config key mixed_precision={self.mixed_precision!r} is unknown; "
-                "use None, 'mixed_float16' or 'mixed_bfloat16'."
+                f"Config key class_names has {len(self.class_names)} names for "
+                f"num_classes={self.num_classes}."
+            )
+        self._check_losses()
+
+    def _check_losses(self):
+        # Imported here: the loss registry needs Keras, loading a config not.
+        from keras_pfs import losses
+
+        for name, kwargs in self.distillation_losses.items():
+            try:
+                losses.get(name, **kwargs)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"Config key distillation_losses[{name!r}]: {error}"
+                ) from None
+        unused = sorted(set(self.loss_weights) - set(self.distillation_losses))
+        if unused:
+            raise ValueError(
+                f"Config key loss_weights names {unused}, which are not in "
+                f"distillation_losses {sorted(self.distillation_losses)}."
             )
 
     def to_dict(self):
         return dataclasses.asdict(self)
 
+
+def _integer(minimum):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"expected an integer >= {minimum}"
+        if value < minimum:
+            return f"must be >= {minimum}"
+        return None
+
+    return check
+
+
+def _number(minimum, strictly=False):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "expected a number"
+        if value < minimum or (strictly and value == minimum):
+            return f"must be {'>' if strictly else '>='} {minimum}"
+        return None
+
+    return check
+
+
+def _choice(*options):
+    def check(value):
+        if value not in options:
+            return f"expected one of {', '.join(repr(o) for o in options)}"
+        return None
+
+    return check
+
+
+def _text(optional=False):
+    def check(value):
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            return "expected a non-empty string" + (" or None" if optional else "")
+        return None
+
+    return check
+
+
+def _flag(value):
+    return None if isinstance(value, bool) else "expected True or False"
+
+
+def _size(optional=False):
+    def check(value):
+        if value is None and optional:
+            return None
+        if (
+            not isinstance(value, tuple)
+            or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            or min(value) < 1
+        ):
+            return "expected (height, width), two integers >= 1" + (
+                ", or None" if optional else ""
+            )
+        return None
+
+    return check
+
+
+def _scale_range(value):
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 2
+        or any(_number(0, strictly=True)(v) for v in value)
+        or value[0] > value[1]
+    ):
+        return "expected (low, high), numbers with 0 < low <= high"
+    return None
+
+
+def _names(value):
+    if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+        return "expected a tuple of strings"
+    return None
+
+
+def _palette(value):
+    if value is None or (isinstance(value, str) and value):
+        return None
+    if isinstance(value, tuple | list) and all(
+        isinstance(c, tuple | list) and len(c) == 3 for c in value
+    ):
+        return None
+    return "expected None, a palette name or a sequence of (r, g, b) colours"
+
+
+def _keyword_dict(value):
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        return "expected a dict of keyword arguments {name: value}"
+    return None
+
+
+def _loss_dict(value):
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in value.items()
+    ):
+        return (
+            "expected a dict {loss name: constructor kwargs dict}, e.g. "
+            "{'pfs': {}, 'imitation': {}}"
+        )
+    return None
+
+
+def _weight_dict(value):
+    if not isinstance(value, dict) or any(
+        not isinstance(k, str) or _number(0)(v) for k, v in value.items()
+    ):
+        return "expected a dict {loss name: weight >= 0}"
+    return None
+
+
+# The type and range of every field, checked when a config is made.
+_CHECKS = {
+    "dataset": _choice("synthetic", "list_file", "voc", "tfds"),
+    "data_dir": _text(optional=True),
+    "tfds_name": _text(optional=True),
+    "manual_dir": _text(optional=True),
+    "train_split": _text(),
+    "val_split": _text(),
+    "num_classes": _integer(1),
+    "ignore_class": _integer(0),
+    "class_names": _names,
+    "palette": _palette,
+    "image_size": _size(),
+    "num_train_images": _integer(1),
+    "num_val_images": _integer(1),
+    "preflight": _flag,
+    "crop_size": _size(optional=True),
+    "scale_range": _scale_range,
+    "flip": _flag,
+    "teacher_preset": _text(),
+    "student_preset": _text(),
+    "teacher_options": _keyword_dict,
+    "student_options": _keyword_dict,
+    "batch_size": _integer(1),
+    "epochs": _integer(1),
+    "learning_rate": _number(0, strictly=True),
+    "weight_decay": _number(0),
+    "seed": _integer(0),
+    "distillation_losses": _loss_dict,
+    "loss_weights": _weight_dict,
+    "ce_weight": _number(0),
+    "jit_compile": _flag,
+    "strategy": _text(),
+    "mixed_precision": _choice(*MIXED_PRECISION_POLICIES),
+}
 
 _FIELDS = {f.name for f in dataclasses.fields(ExperimentConfig)}
 
@@ -161,7 +344,4 @@ def load_config(path=None, overrides=()):
     parsed = dict(_parse_override(text) for text in overrides)
     _check_keys(parsed, "--set")
     values.update(parsed)
-    for key in ("image_size", "crop_size", "scale_range", "class_names"):
-        if isinstance(values.get(key), list):
-            values[key] = tuple(values[key])
     return ExperimentConfig(**values)

@@ -1,5 +1,7 @@
 """The Distiller: trains a student segmenter from a frozen teacher with fit()."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -37,6 +39,18 @@ def _output_spec(model, role):
                 f"(outputs: {sorted(spec)}); use keras_pfs.models.wrap_segmenter."
             )
     return spec
+
+
+def _class_ids(labels):
+    """int32 labels; float labels are refused, not truncated (2.7 -> 2)."""
+    dtype = keras.backend.standardize_dtype(labels.dtype)
+    if "int" not in dtype:
+        raise ValueError(
+            f"Distiller: labels must be integer class ids, got dtype {dtype} "
+            f"(shape {tuple(labels.shape)}); cast them to int32 if they hold "
+            "whole numbers."
+        )
+    return ops.cast(labels, "int32")
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
@@ -90,7 +104,9 @@ class Distiller(keras.Model):
             `keras_pfs.distribute.get_strategy("mirrored")` does): TF's
             default collective all-reduce can run the BatchNorm and gradient
             all-reduces in different orders on different replicas and abort.
-            Under MultiWorkerMirroredStrategy it works as is.
+            Under MultiWorkerMirroredStrategy it works as is. The flag is
+            set only while the training step is traced: the student's own
+            `synchronized` values (and so its saved config) are unchanged.
 
     Example:
 
@@ -136,10 +152,6 @@ class Distiller(keras.Model):
         self.student = student
         self.teacher = teacher
         self.synchronized_batch_norm = synchronized_batch_norm
-        if synchronized_batch_norm:
-            for layer in student._flatten_layers(include_self=False):
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.synchronized = True
         self.num_classes = num_classes
         self.ignore_class = ignore_class
         self.ce_weight = ce_weight
@@ -172,7 +184,7 @@ class Distiller(keras.Model):
 
     def _terms(self, images, labels, student_outputs):
         """Per-image loss terms `{name: (B,)}` and the logits used for mIoU."""
-        labels = ops.cast(labels, "int32")
+        labels = _class_ids(labels)
         # Under a mixed precision policy the models compute in float16 or
         # bfloat16; the losses (squared cosine differences, KL, softmax) need
         # float32 to stay accurate, and are computed from float32 casts.
@@ -211,10 +223,31 @@ class Distiller(keras.Model):
         self.iou.update_state(labels, logits)
         return {m.name: m.result() for m in self.metrics}
 
+    @contextlib.contextmanager
+    def _batch_norm_synchronized(self):
+        """Sets `synchronized` on the student's BatchNormalization layers
+        while the training step is traced, then puts the user's values back,
+        so that the student saved during or after `fit()` (e.g. by
+        `BestStudentCheckpoint`) keeps the config it was built with."""
+        layers = [
+            layer
+            for layer in self.student._flatten_layers(include_self=False)
+            if isinstance(layer, keras.layers.BatchNormalization)
+        ]
+        before = [layer.synchronized for layer in layers]
+        for layer in layers:
+            layer.synchronized = self.synchronized_batch_norm or layer.synchronized
+        try:
+            yield
+        finally:
+            for layer, value in zip(layers, before, strict=True):
+                layer.synchronized = value
+
     def train_step(self, data):
         images, labels = data[0], data[1]
         with tf.GradientTape() as tape:
-            student_outputs = self.student(images, training=True)
+            with self._batch_norm_synchronized():
+                student_outputs = self.student(images, training=True)
             terms, labels, logits = self._terms(images, labels, student_outputs)
             # Sum over this replica's images / the global batch: gradients are
             # summed over replicas, so this equals the single-device step.

@@ -273,7 +273,7 @@ def main(argv):
         )
     results = {
         "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+        "date": datetime.datetime.now(datetime.UTC).isoformat(
             timespec="seconds"
         ),
         # Other jobs share the cores: the load average says how much.

@@ -215,7 +215,7 @@ def main(argv):
     )
     cpu_count = os.cpu_count()
     result = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(),
         "machine": {
             "cpu_count": cpu_count,
             "tensorflow": tf.__version__,

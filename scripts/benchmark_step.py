@@ -403,7 +403,7 @@ def run(
         row["effective_jit"] = effective_jit[key]
         row["images_per_s"] = batch_size / row["median_s"]
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(),
         "machine": {
             "cpu_count": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),

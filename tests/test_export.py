@@ -1,7 +1,6 @@
 """Export: every format and quantisation passes the parity gate, a corrupted
 export is refused with the previous one kept, the SavedModel takes any size."""
 
-import filecmp
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ import tensorflow as tf
 
 import keras_pfs
 from keras_pfs import data, export, models
+from tests.tiny_runs import snapshot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_CLASSES = 3
@@ -66,6 +66,8 @@ def saved_model(student, samples, tmp_path_factory):
 def test_saved_model_passes_parity_and_writes_report(saved_model):
     output, report = saved_model
     assert report["passed"] and report["installed"]
+    with open(os.path.join(output, export.MARKER)) as f:
+        assert json.load(f) == {"format": "saved_model"}
     assert report["max_abs_diff"] <= export.THRESHOLDS["float32"]["max_abs_diff"]
     assert report["miou_export"] == pytest.approx(report["miou_keras"], abs=1e-3)
     with open(export.report_path(output)) as f:
@@ -169,6 +171,27 @@ def test_cli_int8_with_calibration_and_parity_lists(student, samples, tmp_path):
     assert report["miou_keras"] is not None
 
 
+@pytest.mark.slow
+def test_cli_parity_gate_defaults_to_the_models_own_data(student, samples, tmp_path):
+    list_file = write_list_file(tmp_path, *samples)
+    shutil.copy(student[1], tmp_path / "model.keras")
+    config = {"dataset": "list_file", "data_dir": str(tmp_path), "val_split": "list"}
+    config.update(num_classes=NUM_CLASSES, ignore_class=255, crop_size=None)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    output = str(tmp_path / "saved_model")
+    result = run_export_cli(
+        f"--model={tmp_path / 'model.keras'}",
+        "--format=saved_model",
+        "--parity_samples=2",
+        f"--output={output}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Parity gate on {list_file}" in result.stdout
+    with open(export.report_path(output)) as f:
+        report = json.load(f)
+    assert report["passed"] and report["miou_keras"] is not None
+
+
 # Exports a copy of the model with perturbed weights, as a broken converter
 # or a stale checkpoint would; the gate compares it with the real model.
 CORRUPT = """
@@ -192,6 +215,8 @@ def test_failed_gate_exits_non_zero_and_keeps_previous_export(
 ):
     output = str(tmp_path / "saved_model")
     shutil.copytree(saved_model[0], output)
+    shutil.copy(export.report_path(saved_model[0]), export.report_path(output))
+    before = snapshot(tmp_path)
     result = run_export_cli(
         f"--model={student[1]}",
         "--format=saved_model",
@@ -201,10 +226,16 @@ def test_failed_gate_exits_non_zero_and_keeps_previous_export(
     )
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Parity gate failed" in result.stderr
-    comparison = filecmp.dircmp(saved_model[0], output)
-    assert not comparison.diff_files and not comparison.left_only
-    assert sorted(os.listdir(tmp_path)) == ["saved_model", "saved_model.parity.json"]
-    with open(export.report_path(output)) as f:
+    # The installed export and its report are byte-identical; the failed
+    # attempt's report is beside them.
+    after = snapshot(tmp_path)
+    assert {path: after.get(path) for path in before} == before
+    assert sorted(os.listdir(tmp_path)) == [
+        "saved_model",
+        "saved_model.failed.parity.json",
+        "saved_model.parity.json",
+    ]
+    with open(export.failed_report_path(output)) as f:
         report = json.load(f)
     assert not report["passed"] and not report["installed"] and report["failures"]
 

@@ -1,8 +1,11 @@
 """A training command killed with SIGKILL continues from its last backup.
 
-What this proves: the restarted command resumes at the epoch after the last
-backup (no epoch is skipped or run from scratch) and finishes the configured
-epochs, with metrics continuing the interrupted run's. It does not prove
+What this proves: a run killed during an epoch and again during its final
+save, restarted with the same command each time, resumes at the epoch after
+the last backup (no epoch is skipped or run from scratch, at most the
+interrupted one repeated), finishes the configured epochs and ends with a
+model that evaluates like an unbroken run of the same seed, within run-to-run
+noise; a restart with another config or role is refused. It does not prove
 that the final weights equal an unbroken run's, and they do not: on this CPU
 build two unbroken runs in one process already differ (first-epoch loss in
 the 7th digit, weights by ~1e-3 after 16 steps, also with
@@ -27,9 +30,10 @@ from keras_pfs.callbacks import (
     WorkerBackup,
     read_epoch_log,
 )
+from tests.tiny_runs import snapshot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EPOCHS = 4
+EPOCHS = 3
 COMMAND = [
     sys.executable,
     "-m",
@@ -107,53 +111,121 @@ def read_lines(path):
         return [json.loads(line) for line in f]
 
 
-@pytest.mark.slow
-def test_a_killed_run_resumes_from_its_backup(tmp_path):
-    workdir = str(tmp_path / "run")
-    command = [*COMMAND, f"--workdir={workdir}"]
-    process = subprocess.Popen(
-        command,
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+# Holds the final save between writing the temporary file and renaming it,
+# so that the test can kill the run in the middle of it.
+SLOW_SAVE = """
+import time
+from keras_pfs.training import run
+
+def slow_save(model, path):
+    temporary = path[: -len(".keras")] + ".partial.keras"
+    model.save(temporary)
+    time.sleep(600)
+
+run.save_model_atomically = slow_save
+"""
+
+
+def start(workdir, prelude=""):
+    code = (
+        f"import sys\n{prelude}\nfrom keras_pfs.cli import train\n"
+        f"sys.argv = ['keras-pfs-train', *{COMMAND[3:]!r}, '--workdir={workdir}']\n"
+        "train.run()\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def kill_when(process, ready, what):
     try:
-        deadline = time.monotonic() + 150
-        while backed_up_epochs(workdir) < 2 and process.poll() is None:
-            assert time.monotonic() < deadline, "no backup of epoch 2 in time"
-            time.sleep(0.1)
-        assert process.poll() is None, "the run ended before it could be killed"
+        deadline = time.monotonic() + 300
+        while not ready() and process.poll() is None:
+            assert time.monotonic() < deadline, f"{what}: not reached in time"
+            time.sleep(0.05)
+        assert process.poll() is None, f"the run ended before {what}"
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def run_to_end(workdir, *extra):
+    return subprocess.run(
+        [*COMMAND, f"--workdir={workdir}", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_runs_killed_in_an_epoch_and_in_the_final_save_resume_to_the_same_model(
+    tmp_path,
+):
+    reference = str(tmp_path / "reference")
+    result = run_to_end(reference)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    workdir = str(tmp_path / "run")
+    kill_when(start(workdir), lambda: backed_up_epochs(workdir) >= 1, "epoch 2")
     assert not os.path.exists(os.path.join(workdir, "model.keras"))
     killed_at = backed_up_epochs(workdir)
-    before = read_lines(os.path.join(workdir, "epochs.jsonl"))
+    logged_before = [line["epoch"] for line in read_lines(f"{workdir}/epochs.jsonl")]
 
-    result = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=300
+    # Resume only what was started: another config or role is refused, and
+    # nothing of the killed run changes.
+    before = snapshot(workdir)
+    before.pop(".lock")  # the killed run's stale lock, taken over
+    for extra, differs in [
+        (["--set=epochs=2"], f"epochs={EPOCHS} (now 2)"),
+        (["--role=teacher"], "role='student' (now 'teacher')"),
+    ]:
+        refused = run_to_end(workdir, *extra)
+        assert refused.returncode == 2, refused.stderr[-3000:]
+        assert "holds an unfinished run of another set-up" in refused.stderr
+        assert differs in refused.stderr
+        assert snapshot(workdir) == before
+
+    partial = os.path.join(workdir, "model.partial.keras")
+    kill_when(
+        start(workdir, prelude=SLOW_SAVE), lambda: os.path.exists(partial), "the save"
     )
+    assert not os.path.exists(os.path.join(workdir, "model.keras"))
+    logged = [line["epoch"] for line in read_lines(f"{workdir}/epochs.jsonl")]
+
+    result = run_to_end(workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Resuming the unfinished run" in result.stdout
-    after = read_lines(os.path.join(workdir, "epochs.jsonl"))[len(before) :]
-    # The restart began right after the last backed-up epoch and ran the rest.
-    assert [line["epoch"] for line in after] == list(range(killed_at, EPOCHS))
-    with open(os.path.join(workdir, "history.json")) as f:
-        history = json.load(f)
-    assert history["epoch"] == list(range(EPOCHS))
-    # Training continued from the restored weights, not from a fresh model:
-    # the first resumed epoch trains better than the run's first epoch did.
-    assert history["loss"][killed_at] < history["loss"][0]
-    assert os.path.isfile(os.path.join(workdir, "model.keras"))
-    assert os.path.isfile(os.path.join(workdir, "best.keras"))
+    assert "taking over the stale lock" in result.stderr  # left by the kill
+    # The last restart had no epoch left to train; the first one began right
+    # after the last backed-up epoch: at most the interrupted epoch repeated.
+    assert [line["epoch"] for line in read_lines(f"{workdir}/epochs.jsonl")] == logged
+    assert logged[len(logged_before) :] == list(range(killed_at, EPOCHS))
+    assert logged_before[:killed_at] == list(range(killed_at))
+    assert read_json(f"{workdir}/history.json")["epoch"] == list(range(EPOCHS))
     assert not os.path.exists(os.path.join(workdir, "backup"))
+    assert not os.path.exists(partial)
+    # The model evaluates like the unbroken run's, within run-to-run noise
+    # (see the module docstring), and far from an untrained model.
+    resumed = read_json(f"{workdir}/eval.json")["miou"]
+    unbroken = read_json(f"{reference}/eval.json")["miou"]
+    assert abs(resumed - unbroken) < 0.05, (resumed, unbroken)
+    model = keras.saving.load_model(os.path.join(workdir, "model.keras"))
+    assert model.output["logits"].shape[-1] == 5
 
-    again = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert again.returncode != 0
+    again = run_to_end(workdir)
+    assert again.returncode == 2
     assert "exists (a finished run); pass --overwrite" in again.stderr

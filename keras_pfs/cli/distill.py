@@ -5,37 +5,32 @@ Example:
         --teacher runs/demo/teacher/model.keras --workdir runs/demo/distilled
 """
 
-import os
+import json
 
-from absl import app, flags
+from absl import flags
 
-from keras_pfs.cli import common
-from keras_pfs.cli.fit_run import fit_and_save
+from keras_pfs import training
+from keras_pfs.cli import command, common
 
 flags.DEFINE_string("teacher", None, "Trained teacher (.keras).")
 
 
 def main(argv):
     del argv
-    config = common.config_from_flags()
-    teacher = common.FLAGS.teacher
-    if not teacher:
+    if not common.FLAGS.teacher:
         raise ValueError("--teacher is required: the trained teacher's .keras file.")
-    if not os.path.isfile(teacher):
-        raise ValueError(f"--teacher: model file {teacher} does not exist.")
-    workdir = common.prepare_workdir(common.FLAGS.workdir)
-    fit_and_save(
-        config,
-        workdir,
-        config.student_preset,
-        teacher,
-        config.distillation_losses,
-        student_options=config.student_options,
+    results = training.train(
+        common.config_from_flags(),
+        common.FLAGS.workdir,
+        role="student",
+        teacher_path=common.FLAGS.teacher,
+        overwrite=common.FLAGS.overwrite,
     )
+    print(json.dumps({"workdir": common.FLAGS.workdir, "miou": results["miou"]}))
 
 
 def run():
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

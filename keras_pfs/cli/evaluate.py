@@ -16,13 +16,15 @@ import os
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
 from keras_pfs import data
 from keras_pfs.callbacks import write_json_atomically
-from keras_pfs.cli import common
+from keras_pfs.cli import command, common
 from keras_pfs.cli.common import FLAGS
 from keras_pfs.metrics import evaluate_segmenter
+from keras_pfs.models import check_segmenter_fits, load_keras_file
+from keras_pfs.training import build_datasets, check_splits
 from keras_pfs.visualization import segmentation_panel
 
 flags.DEFINE_string("model", None, "Saved model (.keras).")
@@ -67,12 +69,16 @@ def main(argv):
 
     if not FLAGS.model:
         raise ValueError("--model is required.")
-    model = common.load_model(FLAGS.model)
+    model = load_keras_file(FLAGS.model)
     if FLAGS.list_file:
         if FLAGS.num_classes is None:
             raise ValueError("--num_classes is required with --list_file.")
         num_classes, ignore_class, names = FLAGS.num_classes, FLAGS.ignore_class, []
         palette = None
+        check_segmenter_fits(model, num_classes, "--num_classes")
+        data.check_files(
+            *data.read_list_file(FLAGS.list_file), num_classes, ignore_class
+        )
         dataset = data.list_file_dataset(
             FLAGS.list_file, num_classes, ignore_class=ignore_class, batch_size=1
         )
@@ -80,7 +86,9 @@ def main(argv):
         config = common.config_from_flags()
         num_classes, ignore_class = config.num_classes, config.ignore_class
         names, palette = list(config.class_names), config.palette
-        dataset = common.build_datasets(config)[1]
+        check_segmenter_fits(model, num_classes, "config key num_classes")
+        check_splits(config, splits=[config.val_split])
+        dataset = build_datasets(config)[1]
     results = evaluate_segmenter(model, dataset, num_classes, ignore_class)
     results.update(model=FLAGS.model, class_names=names)
     print(f"mIoU {100 * results['miou']:.2f} over {results['num_images']} images")
@@ -94,9 +102,9 @@ def main(argv):
     if FLAGS.save_images:
         if not FLAGS.teacher_model:
             raise ValueError("--save_images needs --teacher_model for the panels.")
-        models = {"teacher": common.load_model(FLAGS.teacher_model)}
+        models = {"teacher": load_keras_file(FLAGS.teacher_model)}
         if FLAGS.baseline_model:
-            models["baseline"] = common.load_model(FLAGS.baseline_model)
+            models["baseline"] = load_keras_file(FLAGS.baseline_model)
         models["distilled"] = model
         save_panels(
             dataset,
@@ -111,7 +119,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

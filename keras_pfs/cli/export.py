@@ -15,10 +15,11 @@ import json
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from keras_pfs import export
-from keras_pfs.cli import common
+from keras_pfs.cli import command
+from keras_pfs.models import check_segmenter_fits, load_keras_file
 
 flags.DEFINE_string("model", None, "Saved model (.keras).")
 flags.DEFINE_enum("format", None, list(export.FORMATS), "Artifact to write.")
@@ -40,13 +41,34 @@ flags.DEFINE_string(
 flags.DEFINE_string("calibration_list", None, "List file of int8 calibration images.")
 flags.DEFINE_integer("calibration_samples", 100, "Calibration images to use.")
 flags.DEFINE_string(
-    "parity_list", None, "List file of parity images; default synthetic images."
+    "parity_list",
+    None,
+    "List file of parity images; default the held-out list of the list_file "
+    "dataset in config.json beside --model, else synthetic images.",
 )
 flags.DEFINE_integer("parity_samples", 8, "Images to compare on.")
 flags.DEFINE_integer("num_classes", None, "Classes, to read --parity_list labels.")
 flags.DEFINE_integer("ignore_class", 255, "Void id in --parity_list labels.")
+flags.DEFINE_float(
+    "max_abs_diff", None, "Parity limit on probabilities; default per format."
+)
+flags.DEFINE_float(
+    "min_agreement", None, "Parity limit on argmax agreement; default per format."
+)
+flags.DEFINE_float(
+    "max_miou_drop", None, "Parity limit on the mIoU drop; default per format."
+)
 
 FLAGS = flags.FLAGS
+
+
+def _model_config():
+    """The training config.json beside --model, or {}."""
+    config_file = os.path.join(os.path.dirname(FLAGS.model), "config.json")
+    if not os.path.isfile(config_file):
+        return {}
+    with open(config_file) as f:
+        return json.load(f)
 
 
 def _input_size():
@@ -59,29 +81,43 @@ def _input_size():
                 f"--input_size must be H,W (e.g. 180,240), got {FLAGS.input_size!r}."
             ) from None
         return height, width
-    config_file = os.path.join(os.path.dirname(FLAGS.model), "config.json")
-    if os.path.isfile(config_file):
-        with open(config_file) as f:
-            crop = json.load(f).get("crop_size")
-        if crop:
-            return tuple(crop)
-    return export.DEFAULT_INPUT_SIZE
+    crop = _model_config().get("crop_size")
+    return tuple(crop) if crop else export.DEFAULT_INPUT_SIZE
 
 
-def _parity_samples(num_outputs):
+def _parity_data():
+    """`(list file, num_classes, ignore_class, where)` for the parity gate:
+    the flags, else the held-out list of the model's own training data."""
     if FLAGS.parity_list:
-        return export.list_file_samples(
-            FLAGS.parity_list,
-            FLAGS.parity_samples,
-            FLAGS.num_classes,
-            FLAGS.ignore_class,
+        return FLAGS.parity_list, FLAGS.num_classes, FLAGS.ignore_class, "--num_classes"
+    config = _model_config()
+    if config.get("dataset") == "list_file" and config.get("data_dir"):
+        list_file = os.path.join(config["data_dir"], f"{config['val_split']}.txt")
+        return (
+            list_file,
+            config["num_classes"],
+            config["ignore_class"],
+            "num_classes in config.json beside --model",
         )
+    return None, None, FLAGS.ignore_class, None
+
+
+def _parity_samples(model):
+    list_file, num_classes, ignore_class, where = _parity_data()
+    if num_classes is not None:
+        check_segmenter_fits(model, num_classes, where)
+    if list_file:
+        print(f"Parity gate on {list_file}")
+        return export.list_file_samples(
+            list_file, FLAGS.parity_samples, num_classes, ignore_class
+        ), (num_classes, ignore_class)
     # Synthetic images have at most 7 classes; their labels mean nothing to a
     # model trained on other data, so only the two models are compared.
+    num_outputs = int(model.output["logits"].shape[-1])
     images, _ = export.synthetic_samples(
         FLAGS.parity_samples, export.DEFAULT_INPUT_SIZE, min(num_outputs, 7)
     )
-    return images, None
+    return (images, None), (None, ignore_class)
 
 
 def main(argv):
@@ -91,14 +127,18 @@ def main(argv):
             raise ValueError(f"--{name} is required.")
     if FLAGS.quantize == "int8" and not FLAGS.calibration_list:
         raise ValueError("--calibration_list is required with --quantize int8.")
-    model = common.load_model(FLAGS.model)
-    num_outputs = int(model.output["logits"].shape[-1])
+    model = load_keras_file(FLAGS.model)
+    (images, labels), (num_classes, ignore_class) = _parity_samples(model)
     calibration = None
     if FLAGS.quantize == "int8":
         calibration, _ = export.list_file_samples(
             FLAGS.calibration_list, FLAGS.calibration_samples
         )
-    images, labels = _parity_samples(num_outputs)
+    thresholds = {
+        name: getattr(FLAGS, name)
+        for name in ("max_abs_diff", "min_agreement", "max_miou_drop")
+        if getattr(FLAGS, name) is not None
+    }
     try:
         report = export.export_model(
             model,
@@ -109,8 +149,9 @@ def main(argv):
             calibration_images=calibration,
             parity_images=images,
             parity_labels=labels,
-            num_classes=FLAGS.num_classes,
-            ignore_class=FLAGS.ignore_class,
+            num_classes=num_classes,
+            ignore_class=ignore_class,
+            thresholds=thresholds,
         )
     except export.ParityError as error:
         print(error, file=sys.stderr)
@@ -120,7 +161,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

@@ -5,31 +5,29 @@ Example:
         --workdir runs/demo/teacher
 """
 
-from absl import app, flags
+import json
 
-from keras_pfs.cli import common
-from keras_pfs.cli.fit_run import fit_and_save
+from absl import flags
 
-flags.DEFINE_enum("role", "teacher", ["teacher", "student"], "Which preset.")
+from keras_pfs import training
+from keras_pfs.cli import command, common
+
+flags.DEFINE_enum("role", "teacher", list(training.ROLES), "Which preset to train.")
 
 
 def main(argv):
     del argv
-    config = common.config_from_flags()
-    workdir = common.prepare_workdir(common.FLAGS.workdir)
-    role = common.FLAGS.role
-    fit_and_save(
-        config,
-        workdir,
-        getattr(config, f"{role}_preset"),
-        None,
-        distillation_losses={},
-        student_options=getattr(config, f"{role}_options"),
+    results = training.train(
+        common.config_from_flags(),
+        common.FLAGS.workdir,
+        role=common.FLAGS.role,
+        overwrite=common.FLAGS.overwrite,
     )
+    print(json.dumps({"workdir": common.FLAGS.workdir, "miou": results["miou"]}))
 
 
 def run():
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from keras_pfs.data.palette import (
     voc_colours_to_ids,
 )
 from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.preflight import check_files
 from keras_pfs.data.synthetic import (
     SHAPES,
     SPLITS,
@@ -42,6 +43,7 @@ __all__ = [
     "Augmentation",
     "TfdsSegmentation",
     "assert_labels",
+    "check_files",
     "check_labels",
     "list_file_dataset",
     "make_pipeline",

@@ -9,10 +9,12 @@ only if the format's `THRESHOLDS` hold.
 from keras_pfs.export.exporter import (
     DEFAULT_INPUT_SIZE,
     FORMATS,
+    MARKER,
     QUANTIZATIONS,
     ParityError,
     converter_options,
     export_model,
+    failed_report_path,
     report_path,
 )
 from keras_pfs.export.parity import (
@@ -36,6 +38,7 @@ __all__ = [
     "DEFAULT_INPUT_SIZE",
     "FORMATS",
     "INPUT_NAME",
+    "MARKER",
     "QUANTIZATIONS",
     "THRESHOLDS",
     "ParityError",
@@ -43,6 +46,7 @@ __all__ = [
     "check_parity",
     "converter_options",
     "export_model",
+    "failed_report_path",
     "keras_runner",
     "list_file_samples",
     "report_path",

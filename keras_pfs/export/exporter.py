@@ -19,6 +19,9 @@ from keras_pfs.export.serving_model import build_serving_model
 FORMATS = ("saved_model", "tflite")
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 DEFAULT_INPUT_SIZE = (180, 240)  # CamVid as stored under /work/shared.
+# Written into every SavedModel we export (a .tflite file is recognised by
+# its parity report): only a path holding one of ours is ever replaced.
+MARKER = "keras_pfs_export.json"
 
 
 class ParityError(RuntimeError):
@@ -78,6 +81,30 @@ def report_path(output):
     return output.rstrip("/") + ".parity.json"
 
 
+def failed_report_path(output):
+    """Where the report of a failed export goes: the installed artifact's
+    report stays as it was."""
+    return output.rstrip("/") + ".failed.parity.json"
+
+
+def _check_output(output, export_format):
+    """Refuses an existing `output` that is not one of our exports."""
+    if not os.path.lexists(output):
+        return
+    ours = (
+        os.path.isfile(os.path.join(output, MARKER))
+        if export_format == "saved_model"
+        else os.path.isfile(output) and os.path.isfile(report_path(output))
+    )
+    if not ours:
+        kind = "folder" if os.path.isdir(output) else "file"
+        sign = MARKER if export_format == "saved_model" else "its .parity.json report"
+        raise ValueError(
+            f"Output {output} exists and is not a keras-pfs {export_format} "
+            f"export (a {kind} without {sign}); choose a new path or move it away."
+        )
+
+
 def _install(candidate, output):
     """Moves `candidate` to `output` without ever deleting a good `output`
     before the new one is in place."""
@@ -108,15 +135,19 @@ def export_model(
     num_classes=None,
     ignore_class=255,
     enforce_parity=True,
+    thresholds=None,
 ):
     """Exports `segmenter` for serving and installs it only if parity holds.
 
     The client-facing model (`build_serving_model`) is exported with Keras
     (`model.export`) into a temporary sibling of `output`, run on
     `parity_images` next to the Keras model (`check_parity`), and moved to
-    `output` only if every limit holds. The report is written either way, to
-    `report_path(output)`; a previous export at `output` is left untouched on
-    failure.
+    `output` only if every limit holds, with its report at
+    `report_path(output)`. On failure the report goes to
+    `failed_report_path(output)` and a previous export at `output` and its
+    report are left untouched. An existing `output` must be one of our
+    exports (a SavedModel holding `MARKER`, or a .tflite file with its
+    report); anything else is refused, so no user file is ever replaced.
 
     Args:
         segmenter: model from float32 images to logits (or `{"logits": ...}`).
@@ -135,6 +166,7 @@ def export_model(
         enforce_parity: if False, install the artifact even when the gate
             fails (the report still says so); for benchmarks of untrained
             networks, whose near-uniform outputs make argmax agreement noise.
+        thresholds: overrides of the format's limits (see `check_parity`).
 
     Returns:
         The parity report (see `check_parity`) with `format`, `output`,
@@ -142,7 +174,7 @@ def export_model(
 
     Raises:
         ParityError: the gate failed (message names the report file).
-        ValueError: bad arguments.
+        ValueError: bad arguments, or `output` is not ours to replace.
 
     Example:
     ```python
@@ -164,6 +196,7 @@ def export_model(
     if not parity_images:
         raise ValueError("The parity gate needs at least one image.")
     output = os.path.abspath(output)
+    _check_output(output, export_format)
     parent = os.path.dirname(output)
     os.makedirs(parent, exist_ok=True)
 
@@ -176,6 +209,7 @@ def export_model(
             build_serving_model(segmenter).export(
                 candidate, format="tf_saved_model", verbose=False
             )
+            _write_report({"format": export_format}, os.path.join(candidate, MARKER))
             run_export = saved_model_runner(candidate)
             size_bytes = sum(
                 os.path.getsize(os.path.join(root, name))
@@ -209,6 +243,7 @@ def export_model(
             labels=parity_labels,
             num_classes=num_classes,
             ignore_class=ignore_class,
+            thresholds=thresholds,
         )
         report.update(
             format=export_format,
@@ -219,13 +254,15 @@ def export_model(
         )
         if report["installed"]:
             _install(candidate, output)
-        _write_report(report, report_path(output))
+            _write_report(report, report_path(output))
+        else:
+            _write_report(report, failed_report_path(output))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if not report["installed"]:
         raise ParityError(
             f"Parity gate failed for {output} ({'; '.join(report['failures'])}); "
-            f"nothing installed, report in {report_path(output)}."
+            f"nothing installed, report in {failed_report_path(output)}."
         )
     return report
 

@@ -92,6 +92,7 @@ def check_parity(
     labels=None,
     num_classes=None,
     ignore_class=255,
+    thresholds=None,
 ):
     """Runs both models on the same images and applies the format's limits.
 
@@ -106,6 +107,8 @@ def check_parity(
             mIoU of both models is reported and its drop gated.
         num_classes: classes K, required with `labels`.
         ignore_class: void label id.
+        thresholds: dict overriding some of the format's limits
+            (`max_abs_diff`, `min_agreement`, `max_miou_drop`).
 
     Returns:
         A JSON-ready dict: `passed`, the measured `max_abs_diff`,
@@ -118,7 +121,13 @@ def check_parity(
     >>> report = check_parity(keras_runner(serving), tflite_runner("m.tflite"),
     ...                       images, quantize="int8")  # doctest: +SKIP
     """
-    limits = THRESHOLDS["float32" if quantize == "none" else quantize]
+    limits = dict(THRESHOLDS["float32" if quantize == "none" else quantize])
+    unknown = sorted(set(thresholds or {}) - set(limits))
+    if unknown:
+        raise ValueError(
+            f"Unknown parity thresholds {unknown}; known: {sorted(limits)}."
+        )
+    limits.update(thresholds or {})
     max_diff, abs_sum, agree, pixels = 0.0, 0.0, 0, 0
     reference_ids, candidate_ids = [], []
     for image in images:

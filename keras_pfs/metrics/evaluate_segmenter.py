@@ -32,6 +32,11 @@ def evaluate_segmenter(model, dataset, num_classes, ignore_class=255):
 
     num_images = 0
     for images, labels in dataset:
+        if not labels.dtype.is_integer:  # the metric would truncate them
+            raise ValueError(
+                f"evaluate_segmenter: labels must be integer class ids, got "
+                f"dtype {labels.dtype.name} (shape {tuple(labels.shape)})."
+            )
         metric.update_state(labels, logits_of(images))
         num_images += int(images.shape[0])
     return {

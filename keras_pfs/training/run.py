@@ -1,0 +1,218 @@
+"""One complete, resumable training or distillation run."""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from keras_pfs import callbacks, losses
+from keras_pfs.callbacks import save_model_atomically, write_json_atomically
+from keras_pfs.distiller import Distiller
+from keras_pfs.distribute import get_strategy, worker_index
+from keras_pfs.metrics import evaluate_segmenter
+from keras_pfs.models import build_segmenter, load_keras_file
+from keras_pfs.training import workdir as workdir_lib
+from keras_pfs.training.datasets import build_datasets, check_splits
+from keras_pfs.training.optimizer import make_optimizer
+
+ROLES = ("teacher", "student")
+
+
+def _check_batch_size(config, strategy):
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(
+            f"Config key batch_size={config.batch_size} (the global batch) does "
+            f"not split evenly over the {replicas} replicas of strategy "
+            f"{config.strategy!r}."
+        )
+
+
+class _DropPreviousRun(keras.callbacks.Callback):
+    """Deletes the run `--overwrite` set aside once an epoch is backed up."""
+
+    def __init__(self, workdir):
+        super().__init__()
+        self.workdir = workdir
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.workdir.drop_aside()
+
+
+def _build_distiller(config, train_ds, preset, options, teacher_path):
+    # The student is built first, straight after seeding, so that runs of
+    # one seed start from the same weights with or without a teacher
+    # (loading the teacher draws from the global random state).
+    student = build_segmenter(preset, config.num_classes, **options)
+    teacher = load_keras_file(teacher_path) if teacher_path else None
+    distillation_losses = config.distillation_losses if teacher else {}
+    distiller = Distiller(
+        student=student,
+        teacher=teacher,
+        distillation_losses={
+            name: losses.get(name, **kwargs)
+            for name, kwargs in distillation_losses.items()
+        },
+        # Weights of losses a supervised run leaves out are not applied
+        # (the config checks that every weight names a configured loss).
+        loss_weights={
+            k: v for k, v in config.loss_weights.items() if k in distillation_losses
+        },
+        ce_weight=config.ce_weight,
+        ignore_class=config.ignore_class,
+    )
+    distiller.compile(
+        optimizer=make_optimizer(config, max(int(train_ds.cardinality()), 1)),
+        jit_compile=config.jit_compile,
+    )
+    # BackupAndRestore restores into a built model; fit() builds first only
+    # under a non-default strategy.
+    for images, _ in train_ds.take(1):
+        distiller(images[:1])
+    return distiller
+
+
+def train(config, workdir, *, role="student", teacher_path=None, overwrite=False):
+    """Trains the config's `role` preset, distilled from a teacher if given.
+
+    Runs under `config.strategy`, with the models built inside its scope,
+    under the `config.mixed_precision` dtype policy. Everything is checked
+    before anything in `workdir` changes: the config (when loaded), both
+    data splits (see `check_splits`), the models, and the directory: a
+    finished run is kept unless `overwrite`; an unfinished one (killed
+    before it wrote `model.keras`) is resumed from its last epoch if it
+    trained the same config, role and teacher, and refused otherwise. A
+    lock file keeps a second run out while this one runs.
+
+    While training it keeps a backup per worker in `workdir/backup/`
+    (each epoch); `best.keras`, the student with the best validation mIoU so
+    far; `epochs.jsonl`, each epoch's logs; and TensorBoard logs in
+    `workdir/logs`. With `overwrite` the previous run waits in
+    `workdir/previous_run/` until the first epoch is backed up (and is put
+    back if the run fails before that). At the end the chief writes
+    `history.json`, `config.json`, `eval.json` (held-out mIoU) and, last,
+    `model.keras` (the final student), each atomically; then the backup is
+    removed.
+
+    Args:
+        config: the `ExperimentConfig`.
+        workdir: the run's directory; created if needed.
+        role: `"teacher"` or `"student"`: which preset (and its
+            `<role>_options`) to train.
+        teacher_path: the trained teacher's `.keras` file to distil from
+            with `config.distillation_losses`; `None` for supervised
+            training.
+        overwrite: replace a finished run, or restart an unfinished one
+            from scratch instead of resuming it.
+
+    Returns:
+        The held-out evaluation (see `keras_pfs.metrics.evaluate_segmenter`)
+        with the config's `class_names`.
+
+    Raises:
+        ValueError: bad arguments, data, models or work directory, with a
+            one-line message naming the file, key or shape.
+
+    Example:
+
+    >>> config = load_config("configs/synthetic.py", ["epochs=2"])
+    >>> teacher = train(config, "runs/demo/teacher", role="teacher")  # doctest: +SKIP
+    >>> train(
+    ...     config, "runs/demo/distilled",
+    ...     teacher_path="runs/demo/teacher/model.keras",
+    ... )["miou"]  # doctest: +SKIP
+    """
+    if role not in ROLES:
+        raise ValueError(f"role={role!r} is unknown; use 'teacher' or 'student'.")
+    if teacher_path is not None:
+        teacher_path = os.path.abspath(teacher_path)
+        if not os.path.isfile(teacher_path):
+            raise ValueError(f"Teacher model file {teacher_path} does not exist.")
+    strategy = get_strategy(config.strategy)
+    _check_batch_size(config, strategy)
+    worker = worker_index(strategy)
+    chief = worker == 0
+    run_dir = workdir_lib.Workdir(workdir, worker)
+    identity = {
+        "role": role,
+        "preset": getattr(config, f"{role}_preset"),
+        "teacher": teacher_path,
+        # Everything but the data check, which may be skipped on a resume.
+        "config": {k: v for k, v in config.to_dict().items() if k != "preflight"},
+    }
+    with run_dir.lock():
+        resuming = run_dir.check_start(identity, overwrite)
+        check_splits(config)
+        keras.mixed_precision.set_dtype_policy(config.mixed_precision or "float32")
+        keras.utils.set_random_seed(config.seed)
+        train_ds, val_ds = build_datasets(config)
+        with strategy.scope():
+            distiller = _build_distiller(
+                config,
+                train_ds,
+                identity["preset"],
+                getattr(config, f"{role}_options"),
+                teacher_path,
+            )
+        # Only now, with everything checked, does the directory change.
+        if overwrite:
+            if chief:
+                run_dir.set_aside()
+            else:
+                run_dir.remove_backup()
+        if chief and not resuming:
+            run_dir.record_start(identity)
+        try:
+            results = _fit_and_save(config, run_dir, distiller, train_ds, val_ds)
+        except BaseException:
+            if chief:  # failed before the first epoch: the old run stays
+                run_dir.restore_aside()
+            raise
+    return results
+
+
+def _fit_and_save(config, run_dir, distiller, train_ds, val_ds):
+    strategy = tf.distribute.get_strategy()
+    chief = run_dir.worker == 0
+    backup = callbacks.WorkerBackup(run_dir.backup_dir())
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        backup.agree(strategy)
+    logs_dir = run_dir.file("logs")
+    fit_callbacks = [
+        # Before the backup: a kill between the two repeats an epoch (the
+        # log keeps its last run) instead of leaving a gap.
+        callbacks.EpochLog(run_dir.file(workdir_lib.EPOCH_LOG), write=chief),
+        callbacks.BestStudentCheckpoint(
+            run_dir.file(workdir_lib.BEST_FILE), write=chief
+        ),
+        backup,
+        _DropPreviousRun(run_dir),
+        keras.callbacks.TensorBoard(
+            logs_dir if chief else os.path.join(logs_dir, f"worker_{run_dir.worker}")
+        ),
+        callbacks.SegmentationSummaries(
+            logs_dir,
+            val_ds,
+            config.class_names,
+            config.ignore_class,
+            config.palette,
+            write=chief,
+        ),
+    ]
+    distiller.fit(
+        train_ds, epochs=config.epochs, validation_data=val_ds, callbacks=fit_callbacks
+    )
+    student = distiller.student
+    results = evaluate_segmenter(
+        student, val_ds, config.num_classes, config.ignore_class
+    )
+    results["class_names"] = list(config.class_names)
+    if chief:
+        history = callbacks.read_epoch_log(run_dir.file(workdir_lib.EPOCH_LOG))
+        write_json_atomically(config.to_dict(), run_dir.file("config.json"))
+        write_json_atomically(history, run_dir.file("history.json"))
+        write_json_atomically(results, run_dir.file("eval.json"))
+        save_model_atomically(student, run_dir.file(workdir_lib.MODEL_FILE))
+    run_dir.drop_aside()  # a resumed run with no epoch left to train
+    run_dir.remove_backup()
+    return results

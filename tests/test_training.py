@@ -1,0 +1,57 @@
+"""keras_pfs.training.train from Python: a complete run, and what it saves."""
+
+import json
+import os
+import re
+
+import keras
+import pytest
+
+from keras_pfs import training
+from keras_pfs.config import load_config
+from keras_pfs.models import build_segmenter
+from tests.tiny_runs import TINY
+
+
+def comparable(model):
+    """The model's config as JSON, without the process-wide name counter of
+    its auto-named input layer."""
+    text = json.dumps(model.get_config())
+    return re.sub(r"input_layer(_\d+)?", "input_layer", text)
+
+
+def tiny_config(*overrides):
+    return load_config(None, [*TINY, *overrides])
+
+
+@pytest.fixture(scope="module")
+def teacher_run(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("teacher"))
+    results = training.train(tiny_config(), workdir, role="teacher")
+    return workdir, results
+
+
+def test_a_run_writes_its_results_and_a_student_that_saves_clean(teacher_run, tmp_path):
+    teacher_dir, teacher_results = teacher_run
+    assert 0.0 <= teacher_results["miou"] <= 1.0
+    for name in ("model.keras", "best.keras", "epochs.jsonl", "history.json"):
+        assert os.path.isfile(os.path.join(teacher_dir, name)), name
+    assert not os.path.exists(os.path.join(teacher_dir, "backup"))
+    assert not os.path.exists(os.path.join(teacher_dir, ".lock"))
+
+    workdir = str(tmp_path / "distilled")
+    config = tiny_config()
+    results = training.train(
+        config, workdir, teacher_path=os.path.join(teacher_dir, "model.keras")
+    )
+    with open(os.path.join(workdir, "eval.json")) as f:
+        assert json.load(f)["miou"] == pytest.approx(results["miou"])
+    with open(os.path.join(workdir, "history.json")) as f:
+        assert {"pfs", "imitation"} <= set(json.load(f))
+    # The Distiller synchronises BatchNorm for training only: what the run
+    # saves has the config of the model the user asked for.
+    fresh = build_segmenter(config.student_preset, config.num_classes)
+    for name in ("model.keras", "best.keras"):
+        saved = keras.saving.load_model(os.path.join(workdir, name))
+        assert '"synchronized": false' in comparable(saved)
+        assert comparable(saved) == comparable(fresh), name
