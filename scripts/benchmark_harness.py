@@ -1,8 +1,7 @@
 """What every benchmark script shares: configs, timing, targets, tables, records.
 
-A benchmark's sweep, smoke sizes and targets live in a config file
-(`configs/benchmarks/*.py` defining a dict `CONFIG`, or a `.json` file); the
-script measures, then checks the targets and records the results here.
+A benchmark's sweep, smoke sizes and targets are data: a config file
+(`configs/benchmarks/*.py` defining a dict `CONFIG`, or a `.json` file).
 
 Example:
 
@@ -144,7 +143,7 @@ def check_targets(targets, rows):
 
 def _target_cells(result):
     verdict = {None: "not measured", True: "met", False: "NOT met"}[result["met"]]
-    values = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in result["values"]]
+    values = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in result["values"]]
     return [result["name"], verdict, ", ".join(values) or "no rows"]
 
 
@@ -157,23 +156,20 @@ def targets_table(results):
 def markdown_table(header, rows):
     """Returns a markdown table: `header` is a list of column titles, `rows`
     lists of cells (converted with `str`)."""
-    lines = [header, ["---"] * len(header), *rows]
-    return "\n".join("| " + " | ".join(map(str, line)) + " |" for line in lines)
+    lines = ["| " + " | ".join(map(str, cells)) + " |" for cells in [header, *rows]]
+    return "\n".join([lines[0], "|" + "---|" * len(header), *lines[1:]])
 
 
 def machine():
     """Returns the cores, CPU model, memory, load averages (1 min, at this
     module's import and now) and the TensorFlow/Keras versions in use."""
-    processor = platform.processor() or platform.machine()
-    memory_kb = 0
     with open("/proc/cpuinfo") as cpuinfo:
-        names = [line for line in cpuinfo if line.startswith("model name")]
-        processor = names[0].split(":", 1)[1].strip() if names else processor
+        models = [line.split(":")[1] for line in cpuinfo if "model name" in line]
     with open("/proc/meminfo") as meminfo:
         memory_kb = int(meminfo.readline().split()[1])
     return {
         "cpu_count": os.cpu_count(),
-        "processor": processor,
+        "processor": models[0].strip() if models else platform.machine(),
         "memory_total_gb": round(memory_kb / 1024**2, 1),
         "load_average_start": _LOAD_AT_START[0],
         "load_average_end": os.getloadavg()[0],
@@ -239,12 +235,11 @@ def record_json(path, payload):
 
 def define_flags(name):
     """Defines the flags every benchmark script takes: `--config` (default
-    `configs/benchmarks/<name>.py`), `--set`, `--smoke` and `--output_json`."""
+    `configs/benchmarks/<name>.py`), `--set` and `--smoke`."""
     default = os.path.join(ROOT, "configs", "benchmarks", f"{name}.py")
     flags.DEFINE_string("config", default, "Benchmark config file.")
     flags.DEFINE_multi_string("set", [], "Config override key=value, e.g. grids=[65].")
     flags.DEFINE_bool("smoke", False, "Use the config's tiny sizes (tests).")
-    flags.DEFINE_string("output_json", None, "Where to write the results as JSON.")
 
 
 def config_from_flags():

@@ -19,10 +19,7 @@ CONFIG = dict(
             at_least=3.0,
         ),
     ],
-    # The smoke run writes this many random PNG pairs of this size and reads them.
     smoke=dict(
-        fixture_images=6,
-        fixture_size=[40, 48],
         batch_size=2,
         crop_size=[32, 40],
         warmup_batches=1,
