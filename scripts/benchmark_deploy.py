@@ -3,7 +3,7 @@
 For a teacher and a student, every artifact is exported with
 `keras_pfs.export.export_model` (so each one has passed the parity gate) and
 timed per image (batch 1, median of `repeats` calls after a warm-up) at
-`input_size` (`configs/benchmarks/deploy.py`). LiteRT runs with its default
+`input_size` (`benchmarks/configs/deploy.json`). LiteRT runs with its default
 XNNPACK delegate at each `threads` count; Keras (a `tf.function` over the model)
 and the SavedModel use TF's default thread pools on all cores. With
 `--list_file`, every runtime is also scored (mIoU) on the first `num_images`

@@ -1,21 +1,19 @@
 """What every benchmark script shares: configs, timing, targets, tables, records.
 
-A benchmark's sweep, smoke sizes and targets are data: a config file
-(`configs/benchmarks/*.py` defining a dict `CONFIG`, or a `.json` file).
+A benchmark's sweep, smoke sizes and targets are data: a JSON config file
+(`benchmarks/configs/<name>.json`).
 
 Example:
 
-    config = load_config("configs/benchmarks/step.py", ["repeats=20"])
+    config = load_config("benchmarks/configs/step.json", ["repeats=20"])
     samples, _ = time_calls({"step": step}, config["repeats"], config["warmup"])
     record_json("benchmarks/step.json", {"machine": machine(), "rows": rows})
 """
 
-import ast
 import json
 import operator
 import os
 import platform
-import runpy
 import shlex
 import statistics
 import subprocess
@@ -30,23 +28,19 @@ _COMPARISONS = {"at_least": operator.ge, "at_most": operator.le, "equals": opera
 
 
 def load_config(path, overrides=(), smoke=False):
-    """Reads a benchmark config and applies its smoke settings and overrides.
+    """Reads a JSON benchmark config and applies its smoke sizes and overrides.
 
     Args:
-        path: a `.py` file defining a dict `CONFIG`, or a `.json` file.
-        overrides: `"key=value"` strings (values as Python literals) set last.
-        smoke: apply the config's `"smoke"` dict (tiny sizes for tests).
+        path: the JSON file, an object.
+        overrides: `"key=value"` strings set last; values are JSON (a bare
+            word is a string).
+        smoke: apply the config's `"smoke"` object (tiny sizes for tests).
 
     Returns:
         The config dict, without its `"smoke"` entry.
     """
-    if path.endswith(".json"):
-        with open(path) as source:
-            config = json.load(source)
-    else:
-        config = runpy.run_path(path).get("CONFIG")
-    if not isinstance(config, dict):
-        raise ValueError(f"Benchmark config {path} must define a dict CONFIG.")
+    with open(path) as source:
+        config = json.load(source)
     smoke_settings = config.pop("smoke", {})
     if smoke:
         config.update(smoke_settings)
@@ -55,8 +49,8 @@ def load_config(path, overrides=(), smoke=False):
         if key not in config:
             raise ValueError(f"--set {text!r}: {path} has no key {key!r}.")
         try:
-            config[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
+            config[key] = json.loads(value)
+        except json.JSONDecodeError:
             config[key] = value
     return config
 
@@ -235,8 +229,8 @@ def record_json(path, payload):
 
 def define_flags(name):
     """Defines the flags every benchmark script takes: `--config` (default
-    `configs/benchmarks/<name>.py`), `--set` and `--smoke`."""
-    default = os.path.join(ROOT, "configs", "benchmarks", f"{name}.py")
+    `benchmarks/configs/<name>.json`), `--set` and `--smoke`."""
+    default = os.path.join(ROOT, "benchmarks", "configs", f"{name}.json")
     flags.DEFINE_string("config", default, "Benchmark config file.")
     flags.DEFINE_multi_string("set", [], "Config override key=value, e.g. grids=[65].")
     flags.DEFINE_bool("smoke", False, "Use the config's tiny sizes (tests).")

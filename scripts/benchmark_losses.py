@@ -1,6 +1,6 @@
 """Benchmarks the PFS loss: dense N x N form versus the Gram form.
 
-For every grid, teacher width and batch size of `configs/benchmarks/losses.py`,
+For every grid, teacher width and batch size of `benchmarks/configs/losses.json`,
 `pixel_similarity_loss` is timed with `method="dense"` and `"gram"`, forward
 only and forward plus the gradient wrt the student's features, each in a fresh
 child process so that its peak memory is its own: "extra memory" is the peak
@@ -268,7 +268,13 @@ def main(argv):
     if FLAGS.output_json:
         harness.record_json(
             FLAGS.output_json,
-            dict(meta=meta, settings=config, rows=rows, comparisons=comparisons),
+            dict(
+                meta=meta,
+                settings=config,
+                rows=rows,
+                comparisons=comparisons,
+                targets=targets,
+            ),
         )
     if FLAGS.output_md:
         with open(FLAGS.output_md, "w") as out:

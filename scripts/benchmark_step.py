@@ -1,7 +1,7 @@
 """Times a distillation step against a student step plus a teacher inference.
 
 On one fixed batch and one pair of models, for each XLA setting and each
-configuration of `configs/benchmarks/step.py` (`student`: a supervised
+configuration of `benchmarks/configs/step.json` (`student`: a supervised
 `Distiller` step; `teacher`: the teacher's inference; `full`: the distillation
 step; `no_<term>`: without that term), the script times the `Distiller`'s own
 `train_function` (what `fit()` runs) fed from a dataset repeating the batch.
