@@ -115,20 +115,24 @@ def check_targets(targets, rows):
 
     results = []
     for target in targets:
+        comparison = [key for key in _COMPARISONS if key in target]
+        if len(comparison) != 1:
+            raise ValueError(
+                f"Target {target['name']!r}: give one of {', '.join(_COMPARISONS)}."
+            )
+        comparison, bound = comparison[0], target[comparison[0]]
         values = [row.get(target["figure"]) for row in select(target["where"])]
-        if "versus" in target and values:
-            reference = [row[target["figure"]] for row in select(target["versus"])]
+        if "versus" in target:
+            ref = [row.get(target["figure"]) for row in select(target["versus"])]
+            ref = ref[0] if ref else None
             ratio = target.get("measure", "ratio") == "ratio"
             values = [
-                None if v is None else (reference[0] / v if ratio else reference[0] - v)
+                None if None in (v, ref) else (ref / v if ratio else ref - v)
                 for v in values
             ]
-        comparison = next(key for key in _COMPARISONS if key in target)
         met = None
         if values and None not in values:
-            met = all(
-                _COMPARISONS[comparison](value, target[comparison]) for value in values
-            )
+            met = all(_COMPARISONS[comparison](v, bound) for v in values)
         result = {"name": target["name"], "values": values, "met": met}
         print(f"target {' | '.join(_target_cells(result))}", flush=True)
         results.append(result)

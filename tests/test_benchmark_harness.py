@@ -79,6 +79,10 @@ def test_check_targets_selects_rows_and_compares_versus_a_reference():
     assert results[0]["values"] == [20.0, 10.0]
     assert results[1]["values"] == [6.0]
     assert results[2]["values"] == [pytest.approx(0.02)]
+    no_reference = dict(targets[1], versus={"model": "other"})
+    assert harness.check_targets([no_reference], rows)[0]["met"] is None
+    with pytest.raises(ValueError, match="'fast': give one of at_least"):
+        harness.check_targets([dict(targets[0], at_least=1)], rows)
     table = harness.targets_table(results)
     assert "| speed-up | met | 6 |" in table
     assert "| absent | not measured | no rows |" in table
