@@ -40,5 +40,11 @@ def test_smoke_run_reports_both_methods_and_agreeing_values(tmp_path):
     for comparison in result["comparisons"]:
         assert comparison["time_ratio"] > 0
         assert comparison["relative_diff"] < 1e-4
-    assert "| 17x17 | 16 | 2 | fwd+grad |" in markdown.read_text()
+    table = markdown.read_text()
+    assert "| grid | Ct | B | pass | dense time | Gram time | time ratio |" in table
+    assert "| 17x17 | 16 | 2 | fwd+grad |" in table
     assert "17x17" in done.stdout
+    # The smoke grids do not reach the targets' 65x65 and 129x129.
+    assert [t["met"] for t in result["targets"]] == [None, None, None]
+    assert "| Gram runs at 129x129 | not measured | no rows |" in table
+    assert {"command", "commit", "date"} <= set(result)

@@ -6,7 +6,9 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 SCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "scripts"
 
@@ -24,14 +26,33 @@ def _run(script, *args):
 
 
 @pytest.fixture(scope="module")
-def step_run(tmp_path_factory):
+def list_folder(tmp_path_factory):
+    """6 random 40x48 PNG pairs (labels 0..10 and void 11) and `train.txt`."""
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(6):
+        image = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+        label = rng.integers(0, 12, (40, 48, 1), dtype=np.uint8)
+        for name, array in ((f"image_{i}.png", image), (f"label_{i}.png", label)):
+            tf.io.write_file(str(folder / name), tf.io.encode_png(array))
+        lines.append(f"image_{i}.png label_{i}.png\n")
+    (folder / "train.txt").write_text("".join(lines))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def step_run(tmp_path_factory, list_folder):
     output = tmp_path_factory.mktemp("step") / "step.json"
-    stdout = _run("benchmark_step.py", f"--output_json={output}")
+    stdout = _run(
+        "benchmark_step.py", f"--data_dir={list_folder}", f"--output_json={output}"
+    )
     return json.loads(output.read_text()), stdout, output
 
 
-def test_step_smoke_reports_positive_times_and_overhead(step_run):
+def test_step_smoke_reports_positive_times_and_overhead(step_run, list_folder):
     result, stdout, _ = step_run
+    assert result["settings"]["data"] == str(list_folder)
     rows = {(row["config"], row["jit"]): row for row in result["rows"]}
     assert set(rows) == {("student", "off"), ("teacher", "off"), ("full", "off")}
     for row in rows.values():
@@ -46,14 +67,20 @@ def test_step_smoke_reports_positive_times_and_overhead(step_run):
     assert {"loss", "ce", "pfs", "imitation"} <= set(full_logs)
     assert all(math.isfinite(value) for value in full_logs.values())
     assert result["derived"]["off"]["cpu_overhead_ratio"] > 0
-    assert "overhead_ratio jit=off (wall):" in stdout
+    (target,) = result["targets"]
+    assert target["values"] == [derived["overhead_ratio"]]
+    assert target["met"] == (derived["overhead_ratio"] <= 1.10)
+    assert "target full step <= 1.10 x" in stdout
 
 
-def test_input_smoke_reports_pipeline_and_ratio(step_run, tmp_path):
+def test_input_smoke_reports_pipeline_and_ratio(step_run, list_folder, tmp_path):
     _, _, step_json = step_run
     output = tmp_path / "input.json"
     stdout = _run(
-        "benchmark_input.py", f"--step_json={step_json}", f"--output_json={output}"
+        "benchmark_input.py",
+        f"--data_dir={list_folder}",
+        f"--step_json={step_json}",
+        f"--output_json={output}",
     )
     result = json.loads(output.read_text())
     pipeline = result["pipeline"]
@@ -63,5 +90,9 @@ def test_input_smoke_reports_pipeline_and_ratio(step_run, tmp_path):
     assert len(pipeline["window_images_per_s"]) == 2
     step = result["step"]["off"]
     assert step["step_images_per_s"] > 0
-    assert step["ratio"] > 0
-    assert "ratio pipeline/step" in stdout
+    assert step["ratio"] == pytest.approx(
+        pipeline["images_per_s"] / step["step_images_per_s"]
+    )
+    (target,) = result["targets"]
+    assert target["met"] == (step["ratio"] >= 3)
+    assert "target pipeline >= 3x" in stdout

@@ -35,9 +35,7 @@ def _start_of_run(monkeypatch, config, workdir, **kwargs):
     def record(self, train_ds, *args, **fit_kwargs):
         del args, fit_kwargs
         seen["weights"] = [np.array(w) for w in self.student.get_weights()]
-        seen["batches"] = [
-            (np.array(x), np.array(y)) for x, y in train_ds.take(2)
-        ]
+        seen["batches"] = [(np.array(x), np.array(y)) for x, y in train_ds.take(2)]
         raise _StopRunError
 
     monkeypatch.setattr(Distiller, "fit", record)
