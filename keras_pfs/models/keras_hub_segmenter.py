@@ -4,6 +4,12 @@ import keras
 import keras_hub
 from absl import logging
 
+# keras-hub exports these layers only under its src tree.
+from keras_hub.src.models.deeplab_v3.deeplab_v3_layers import SpatialPyramidPooling
+from keras_hub.src.models.mit.mit_layers import HierarchicalTransformerEncoder
+
+from keras_pfs.models.atrous_pyramid_pooling import AtrousPyramidPooling
+from keras_pfs.models.mix_transformer_block import MixTransformerBlock
 from keras_pfs.models.resize_like import ResizeLike
 
 # Prefix of `teacher_preset` / `student_preset` values naming a keras-hub
@@ -12,6 +18,49 @@ KERAS_HUB_PREFIX = "keras_hub:"
 
 # The PFS paper distils a stride-8 map; stride 16 is the fallback.
 _FEATURE_STRIDES = (8, 16)
+
+# keras-hub layers that do not load back from a `.keras` file, and our
+# registered subclasses that do (same state, fixed config and build).
+_RELOADABLE = {
+    HierarchicalTransformerEncoder: MixTransformerBlock,
+    SpatialPyramidPooling: AtrousPyramidPooling,
+}
+
+
+@keras.saving.register_keras_serializable(package="keras_pfs")
+class KerasHubSegmenter(keras.Model):
+    """The functional model `from_keras_hub` returns: inference unless told.
+
+    keras-hub's DeepLabV3 and SegFormer graphs hold `keras.layers.Resizing`
+    layers, whose `call` defaults to `training=True`. Keras 3.15 records
+    that default in the graph and hands it, through the call context shared
+    by the whole forward pass, to every layer called after it that was not
+    given `training` explicitly (keras-team/keras#23166,
+    keras-team/keras-hub#2495). So `model(x)` ran the backbone's
+    BatchNorms on batch statistics, and updated their moving statistics,
+    and a resize in front of SegFormer also switched on its attention
+    dropouts. Defaulting `training` to `False` passes it explicitly to
+    every layer: `model(x)` is `model.predict(x)`; `fit` still trains with
+    `training=True`.
+
+    Example:
+
+    >>> images = keras.Input((None, None, 3))
+    >>> model = KerasHubSegmenter(images, {"logits": images, "features": images})
+    """
+
+    def call(self, inputs, training=False, mask=None):
+        return super().call(inputs, training=training, mask=mask)
+
+
+def _make_reloadable(model):
+    """Switches, in place, the layers of `model` (and of the models nested
+    in it) whose keras-hub class does not reload to our subclass of it."""
+    for layer in model.layers:
+        if type(layer) in _RELOADABLE:
+            layer.__class__ = _RELOADABLE[type(layer)]
+        elif isinstance(layer, keras.Model):
+            _make_reloadable(layer)
 
 
 def _load_segmenter(segmenter_or_preset):
@@ -95,7 +144,11 @@ def from_keras_hub(segmenter_or_preset, feature_layer=None, name=None):
     feature map comes from inside the backbone: `feature_layer` if named,
     else the image encoder's stride-8 pyramid output (else stride 16); the
     choice is logged. The result shares the segmenter's layers and weights,
-    and its forward pass runs the backbone once.
+    and its forward pass runs the backbone once. It runs in inference mode
+    unless called with `training=True` (see `KerasHubSegmenter`), and it
+    loads back from a `.keras` file: keras-hub layers that would not
+    (DeepLabV3's ASPP, SegFormer's MiT blocks) are switched in place to
+    registered subclasses, `AtrousPyramidPooling` and `MixTransformerBlock`.
 
     Args:
         segmenter_or_preset: a `keras_hub.models.ImageSegmenter` (e.g.
@@ -108,8 +161,8 @@ def from_keras_hub(segmenter_or_preset, feature_layer=None, name=None):
         name: name of the returned model.
 
     Returns:
-        A `keras.Model` from float32 images `(B, H, W, 3)` in 0..255 to
-        `{"logits": (B, H, W, K), "features": (B, h, w, C)}`.
+        A `KerasHubSegmenter` from float32 images `(B, H, W, 3)` in 0..255
+        to `{"logits": (B, H, W, K), "features": (B, h, w, C)}`.
 
     Example:
 
@@ -118,6 +171,7 @@ def from_keras_hub(segmenter_or_preset, feature_layer=None, name=None):
     ['features', 'logits']
     """
     segmenter = _load_segmenter(segmenter_or_preset)
+    _make_reloadable(segmenter)
     backbone = segmenter.backbone
     if getattr(segmenter, "activation", None) not in (None, "linear"):
         raise ValueError(
@@ -177,7 +231,7 @@ def from_keras_hub(segmenter_or_preset, feature_layer=None, name=None):
     for layer in head:
         x = layer(x)
     logits = ResizeLike(name="logits")([x, images])
-    return keras.Model(
+    return KerasHubSegmenter(
         images,
         {"logits": logits, "features": features},
         name=name or f"{segmenter.name}_pfs",
