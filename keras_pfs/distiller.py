@@ -88,9 +88,12 @@ class Distiller(keras.Model):
         student: the model to train.
         teacher: the trained model to imitate; frozen here. May be `None`
             for supervised training (no distillation losses).
-        distillation_losses: dict `{name: DistillationLoss or registry name}`;
-            defaults to `{"pfs": PixelSimilarityLoss(), "imitation":
-            WeightedImitationLoss()}`. Empty dict: plain supervised training.
+        distillation_losses: dict `{name: DistillationLoss or registry name}`
+            or a list of registry names; defaults to `{"pfs":
+            PixelSimilarityLoss(), "imitation": WeightedImitationLoss()}`.
+            Empty: plain supervised training. Every loss is called the same
+            way, `compute_loss(teacher_outputs, student_outputs, labels,
+            mask)`, with float32 outputs and logits at the labels' size.
         loss_weights: dict `{name: weight}` for the distillation terms;
             missing names take `DEFAULT_LOSS_WEIGHTS` (else 1.0).
         ce_weight: weight of the cross-entropy on the labels.

@@ -68,9 +68,7 @@ def two_replica_gradients(strategy, loss, inputs, scales):
     shards = strategy.experimental_distribute_values_from_function(
         lambda context: shard(inputs, context.replica_id_in_sync_group, 2)
     )
-    per_replica = strategy.run(
-        tf.function(lambda x: gradients(loss, x, variables)), args=(shards,)
-    )
+    per_replica = strategy.run(lambda x: gradients(loss, x, variables), args=(shards,))
     return [strategy.reduce("SUM", g, axis=None) for g in per_replica]
 
 

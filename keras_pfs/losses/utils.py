@@ -29,13 +29,14 @@ def match_grid(reference, x):
     Used to bring the student's features onto the teacher's grid (both N x N
     matrices must index the same pixels; the student is the side being
     taught) and logits onto the labels' size. Returns `x` itself when both
-    sizes are known and equal.
+    sizes are known and equal; keeps `x`'s dtype (bilinear `tf.image.resize`
+    returns float32 for any input).
     """
     if None not in reference.shape[1:3] and tuple(reference.shape[1:3]) == tuple(
         x.shape[1:3]
     ):
         return x
-    return resize_like(x, reference)
+    return ops.cast(resize_like(x, reference), x.dtype)
 
 
 def unit_vectors(x):

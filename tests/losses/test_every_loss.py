@@ -126,7 +126,7 @@ def tiny_segmenter(num_classes, channels, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_config_serialization_and_keras_file_round_trips(name, tmp_path):
+def test_config_and_serialization_round_trips(name):
     loss, _ = loss_and_reference(name)
     config = loss.get_config()
     assert config.items() >= LOSS_REFERENCES[name][0].items()
@@ -135,16 +135,24 @@ def test_config_serialization_and_keras_file_round_trips(name, tmp_path):
         keras.saving.serialize_keras_object(loss)
     )
     assert type(restored) is type(loss) and restored.get_config() == config
+
+
+def test_every_loss_round_trips_through_a_distiller_keras_file(tmp_path):
+    # One Distiller carrying every loss: one save and load for all of them.
+    distillation_losses = {name: loss_and_reference(name)[0] for name in NAMES}
     distiller = Distiller(
         student=tiny_segmenter(3, 3, "student"),
         teacher=tiny_segmenter(3, 5, "teacher"),
-        distillation_losses={name: loss},
+        distillation_losses=distillation_losses,
     )
     distiller(np.zeros((1, 4, 4, 3), "float32"))
     distiller.save(tmp_path / "distiller.keras")
     reloaded = keras.saving.load_model(tmp_path / "distiller.keras")
-    restored = reloaded.distillation_losses[name]
-    assert type(restored) is type(loss) and restored.get_config() == config
+    assert sorted(reloaded.distillation_losses) == NAMES
+    for name, loss in distillation_losses.items():
+        restored = reloaded.distillation_losses[name]
+        assert type(restored) is type(loss)
+        assert restored.get_config() == loss.get_config()
 
 
 def test_two_replicas_give_the_single_device_gradients():
