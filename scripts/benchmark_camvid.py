@@ -29,9 +29,10 @@ import time
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchmark_harness as harness  # noqa: E402
 from campaign_table import write_tables  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = harness.ROOT
 OUTPUT = os.path.join(ROOT, "benchmarks", "camvid")
 
 flags.DEFINE_string("data_dir", None, "CamVid folder (train.txt, val.txt).")
@@ -118,15 +119,6 @@ def recipe_of(campaign, name, variant=None):
     return recipe
 
 
-def _git_commit():
-    def git(*args):
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-
-    return git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain") else "")
-
-
 def _settings(recipe, splits, data_dir, seed):
     values = {
         **recipe["set"],
@@ -186,11 +178,7 @@ def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
         if not os.path.isfile(model):  # committed models are never replaced
             shutil.copyfile(os.path.join(workdir, "model.keras"), model)
         cell["model"] = os.path.relpath(model, ROOT)
-    os.makedirs(os.path.dirname(cell_path), exist_ok=True)
-    with open(cell_path + ".tmp", "w") as f:
-        json.dump(cell, f, indent=1)
-    os.replace(cell_path + ".tmp", cell_path)
-    return cell
+    return harness.record_json(cell_path, cell)
 
 
 def _seconds(clock):
@@ -219,7 +207,7 @@ def _record(workdir, fold, name, recipe, seed, command, clock):
         "seed": seed,
         "recipe": recipe,
         "config": load("config.json"),
-        "commit": _git_commit(),
+        "commit": harness.git_commit(),
         "command": " ".join(command[1:]),
         "miou": final["miou"],
         "per_class_iou": final["per_class_iou"],

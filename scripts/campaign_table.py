@@ -8,6 +8,7 @@ hand in the README) and `curves.png` (val mIoU against epochs).
 import glob
 import json
 import os
+import warnings
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -76,6 +77,9 @@ def _cells(output_dir, fold):
 
 def _row(cells):
     seeds = sorted(cells)
+    with warnings.catch_warnings():  # a class absent from every seed: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_class = np.nanmean([cells[s]["per_class_iou"] for s in seeds], axis=0)
     mious = [100 * cells[s]["miou"] for s in seeds]
     return {
         "miou": float(np.mean(mious)),
@@ -85,9 +89,7 @@ def _row(cells):
         "best_epoch_seeds": [cells[s]["best_epoch"] for s in seeds],
         "seeds": seeds,
         "recipe": cells[seeds[0]]["recipe"],
-        "per_class_iou": np.nanmean(
-            [cells[s]["per_class_iou"] for s in seeds], axis=0
-        ).tolist(),
+        "per_class_iou": per_class.tolist(),
         "models": [cells[s]["model"] for s in seeds if "model" in cells[s]],
         "hours": sum(cells[s]["seconds"] or 0 for s in seeds) / 3600,
     }

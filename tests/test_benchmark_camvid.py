@@ -12,7 +12,7 @@ CAMVID = os.path.join(ROOT, "..", "shared", "datasets", "camvid")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from benchmark_camvid import fold_splits, recipe_of, variant_name  # noqa: E402
-from campaign_table import paired  # noqa: E402
+from campaign_table import paired, write_tables  # noqa: E402
 
 needs_camvid = pytest.mark.skipif(
     not os.path.isdir(CAMVID), reason="../shared/datasets/camvid absent"
@@ -43,9 +43,6 @@ def _campaign(path):
     campaign["schedule"]["set"] = {**small, "student_preset": "tiny_mobile"}
     campaign["rows"] = {k: campaign["rows"][k] for k in ("student", "pfs+imitation")}
     campaign["peers"] = []
-    campaign["sweeps"] = {
-        "schedule": {"variants": [{"row": "student", "set": {"crop_size": [48, 64]}}]}
-    }
     with open(path, "w") as f:
         json.dump(campaign, f)
     return campaign
@@ -112,13 +109,61 @@ def test_paired_differences_and_interval():
     assert result["ci95"] == pytest.approx([2.0 - half, 2.0 + half])
 
 
+def _cell(output, fold, row, seed, miou):
+    cell = {
+        "fold": fold,
+        "row": row,
+        "seed": seed,
+        "recipe": {"row": row},
+        "miou": miou,
+        "per_class_iou": [miou, float("nan")],
+        "best_miou": miou + 0.01,
+        "best_epoch": 2,
+        "curve": [{"val_mean_iou": miou - 0.1}, {"val_mean_iou": miou}],
+        "seconds": 3600.0,
+    }
+    path = output / "cells" / fold / row / f"seed{seed}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(cell))
+
+
+def test_the_table_is_built_from_cell_files_alone(tmp_path):
+    with open(os.path.join(ROOT, "benchmarks", "camvid", "campaign.json")) as f:
+        campaign = json.load(f)
+    for fold in ("val", "cross_sequence"):
+        _cell(tmp_path, fold, "teacher", 0, 0.60)
+        for seed, (base, ours, kd) in enumerate(
+            [(0.40, 0.43, 0.41), (0.42, 0.44, 0.40), (0.38, 0.41, 0.39)]
+        ):
+            _cell(tmp_path, fold, "student", seed, base)
+            _cell(tmp_path, fold, "pfs+imitation", seed, ours)
+            _cell(tmp_path, fold, "kd", seed, kd)
+    _cell(tmp_path, "val", "kd@loss_weights.kd=2.0", 0, 0.30)
+    write_tables(campaign, str(tmp_path), ROOT)
+    results = json.loads((tmp_path / "results.json").read_text())
+    for block in (results, results["cross_sequence"]):
+        assert block["student"]["miou_seeds"] == pytest.approx([40.0, 42.0, 38.0])
+        assert block["student"]["seeds"] == [0, 1, 2]
+        assert block["pfs+imitation"]["std"] == pytest.approx(1.5275, abs=1e-4)
+        gain = block["paired"]["pfs+imitation - student"]
+        assert gain["diff"] == pytest.approx([3.0, 2.0, 3.0])
+        assert block["paired"]["pfs+imitation - kd"]["mean"] == pytest.approx(8 / 3)
+        # (42.67 - 40) / (60 - 40)
+        assert block["gap_closed"] == pytest.approx((8 / 3) / 20)
+    assert results["sweeps"]["kd@loss_weights.kd=2.0"]["miou"] == pytest.approx(30.0)
+    assert "kd@loss_weights.kd=2.0" not in results["cross_sequence"]["sweeps"]
+    table = (tmp_path / "README_table.md").read_text()
+    assert "| pfs+imitation - student | 3.00, 2.00, 3.00 | +2.67 |" in table
+    assert (tmp_path / "curves.png").is_file()
+
+
 @pytest.mark.slow
 @needs_camvid
-def test_campaign_runs_missing_cells_only_and_builds_the_table(tmp_path):
+def test_campaign_runs_missing_cells_only_and_resumes_nothing_twice(tmp_path):
     data = _tiny_camvid(str(tmp_path))
     _campaign(tmp_path / "campaign.json")
 
-    def run(*extra):
+    def run():
         result = subprocess.run(
             [
                 sys.executable,
@@ -127,8 +172,7 @@ def test_campaign_runs_missing_cells_only_and_builds_the_table(tmp_path):
                 f"--campaign={tmp_path / 'campaign.json'}",
                 f"--cache_dir={tmp_path / 'cache'}",
                 f"--output_dir={tmp_path / 'out'}",
-                "--seeds=0,1",
-                *extra,
+                "--seeds=1",
             ],
             capture_output=True,
             text=True,
@@ -139,22 +183,20 @@ def test_campaign_runs_missing_cells_only_and_builds_the_table(tmp_path):
         return result.stdout
 
     run()
-    run("--sweep=schedule", "--seeds=0")
     with open(tmp_path / "out" / "results.json") as f:
         results = json.load(f)
-    assert {"teacher", "student", "pfs+imitation"} <= set(results)
-    assert results["student"]["seeds"] == [0, 1]
-    assert len(results["pfs+imitation"]["models"]) == 2
-    for model in results["pfs+imitation"]["models"]:
+    assert results["teacher"]["seeds"] == [0]
+    assert results["student"]["seeds"] == [1]
+    for row in ("teacher", "student", "pfs+imitation"):
+        (model,) = results[row]["models"]
         assert os.path.isfile(os.path.join(ROOT, model))
-    assert len(results["paired"]["pfs+imitation - student"]["diff"]) == 2
-    assert results["sweeps"]["student@crop_size=48x64"]["seeds"] == [0]
+    assert len(results["paired"]["pfs+imitation - student"]["diff"]) == 1
     cell = tmp_path / "out" / "cells" / "val" / "pfs+imitation" / "seed1.json"
     with open(cell) as f:
         recorded = json.load(f)
     assert recorded["config"]["loss_weights"] == {"pfs": 10.0, "imitation": 1.0}
     assert recorded["config"]["seed"] == 1
     assert len(recorded["curve"]) == 1 and recorded["best_epoch"] == 1
-    assert (tmp_path / "out" / "curves.png").is_file()
+    assert recorded["seconds"] > 0
     # Every cell is on file: a second run trains nothing.
     assert "running:" not in run()
