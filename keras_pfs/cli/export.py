@@ -1,4 +1,4 @@
-"""keras-pfs-export: SavedModel or TFLite file behind a parity gate.
+r"""keras-pfs-export: SavedModel or TFLite file behind a parity gate.
 
 Examples:
     keras-pfs-export --model runs/d/model.keras --format saved_model \
