@@ -186,7 +186,7 @@ def test_help_lists_the_tools_own_flags():
     for flag, description in [
         ("--role", "Which preset to train"),
         ("--workdir", "Directory for models, logs and results"),
-        ("--overwrite", "Replace a finished run"),
+        ("--[no]overwrite", "Replace a finished run"),
         ("--set", "Config override key=value"),
     ]:
         assert flag in result.stdout and description in result.stdout, flag

@@ -225,7 +225,3 @@ def test_runs_killed_in_an_epoch_and_in_the_final_save_resume_to_the_same_model(
     assert abs(resumed - unbroken) < 0.05, (resumed, unbroken)
     model = keras.saving.load_model(os.path.join(workdir, "model.keras"))
     assert model.output["logits"].shape[-1] == 5
-
-    again = run_to_end(workdir)
-    assert again.returncode == 2
-    assert "exists (a finished run); pass --overwrite" in again.stderr

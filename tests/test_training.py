@@ -55,3 +55,25 @@ def test_a_run_writes_its_results_and_a_student_that_saves_clean(teacher_run, tm
         saved = keras.saving.load_model(os.path.join(workdir, name))
         assert '"synchronized": false' in comparable(saved)
         assert comparable(saved) == comparable(fresh), name
+
+
+def test_overwrite_keeps_the_previous_run_until_the_first_epoch(
+    teacher_run, monkeypatch
+):
+    teacher_dir, _ = teacher_run
+    previous = os.path.join(teacher_dir, training.workdir.PREVIOUS_DIR)
+    seen = []
+    drop = training.Workdir.drop_aside
+
+    def spy(self):
+        if os.path.isdir(previous):
+            seen.append(sorted(os.listdir(previous)))
+        drop(self)
+
+    monkeypatch.setattr(training.Workdir, "drop_aside", spy)
+    training.train(tiny_config(), teacher_dir, role="teacher", overwrite=True)
+    # At the end of the first epoch the old run was still there, complete.
+    assert {"model.keras", "best.keras", "epochs.jsonl", "eval.json"} <= set(seen[0])
+    assert not os.path.exists(previous)
+    with open(os.path.join(teacher_dir, "epochs.jsonl")) as f:
+        assert [json.loads(line)["epoch"] for line in f] == [0]

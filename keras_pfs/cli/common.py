@@ -1,4 +1,4 @@
-"""What the command-line tools share: flags, config and the run entry point."""
+"""What the command-line tools share: flags and the config they give."""
 
 import dataclasses
 

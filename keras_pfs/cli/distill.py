@@ -1,4 +1,4 @@
-"""keras-pfs-distill: trains the student preset from a trained teacher.
+r"""keras-pfs-distill: trains the student preset from a trained teacher.
 
 Example:
     keras-pfs-distill --config configs/synthetic.py \

@@ -1,4 +1,4 @@
-"""keras-pfs-evaluate: mean and per-class IoU of a saved model.
+r"""keras-pfs-evaluate: mean and per-class IoU of a saved model.
 
 Examples:
     keras-pfs-evaluate --model runs/demo/distilled/model.keras \

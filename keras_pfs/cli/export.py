@@ -1,4 +1,4 @@
-"""keras-pfs-export: SavedModel or TFLite file behind a parity gate.
+r"""keras-pfs-export: SavedModel or TFLite file behind a parity gate.
 
 Examples:
     keras-pfs-export --model runs/d/model.keras --format saved_model \
@@ -8,7 +8,8 @@ Examples:
         --parity_list ../shared/datasets/camvid/val.txt --num_classes 11 \
         --ignore_class 11 --output export/student_int8.tflite
 
-Exit status 1 if the parity gate fails; the previous export stays in place.
+Exit status 1 if the parity gate fails (the previous export and its report stay
+in place), 2 on bad input (model, data or an --output that is not ours).
 """
 
 import json

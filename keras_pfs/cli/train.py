@@ -1,4 +1,4 @@
-"""keras-pfs-train: supervised training of a teacher or a baseline student.
+r"""keras-pfs-train: supervised training of a teacher or a baseline student.
 
 Example:
     keras-pfs-train --config configs/synthetic.py --role teacher \

@@ -163,7 +163,9 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
         if chief and not resuming:
             run_dir.record_start(identity)
         try:
-            results = _fit_and_save(config, run_dir, distiller, train_ds, val_ds)
+            results = _fit_and_save(
+                config, strategy, run_dir, distiller, train_ds, val_ds
+            )
         except BaseException:
             if chief:  # failed before the first epoch: the old run stays
                 run_dir.restore_aside()
@@ -171,8 +173,7 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
     return results
 
 
-def _fit_and_save(config, run_dir, distiller, train_ds, val_ds):
-    strategy = tf.distribute.get_strategy()
+def _fit_and_save(config, strategy, run_dir, distiller, train_ds, val_ds):
     chief = run_dir.worker == 0
     backup = callbacks.WorkerBackup(run_dir.backup_dir())
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
