@@ -61,6 +61,9 @@ flags.DEFINE_float(
 )
 
 FLAGS = flags.FLAGS
+# Synthetic parity images when neither the flags nor the model's config name
+# a size: any size works for a SavedModel, and a tflite input takes theirs.
+_SYNTHETIC_SIZE = (128, 128)
 
 
 def _model_config():
@@ -73,7 +76,8 @@ def _model_config():
 
 
 def _input_size():
-    """--input_size, else the crop the model was trained on, else CamVid's."""
+    """--input_size, else the size the model was trained on (config.json
+    beside --model: the crop, else the synthetic image size), else None."""
     if FLAGS.input_size:
         try:
             height, width = (int(v) for v in FLAGS.input_size.split(","))
@@ -82,8 +86,11 @@ def _input_size():
                 f"--input_size must be H,W (e.g. 180,240), got {FLAGS.input_size!r}."
             ) from None
         return height, width
-    crop = _model_config().get("crop_size")
-    return tuple(crop) if crop else export.DEFAULT_INPUT_SIZE
+    config = _model_config()
+    size = config.get("crop_size") or (
+        config.get("image_size") if config.get("dataset") == "synthetic" else None
+    )
+    return tuple(size) if size else None
 
 
 def _parity_data():
@@ -116,7 +123,7 @@ def _parity_samples(model):
     # model trained on other data, so only the two models are compared.
     num_outputs = int(model.output["logits"].shape[-1])
     images, _ = export.synthetic_samples(
-        FLAGS.parity_samples, export.DEFAULT_INPUT_SIZE, min(num_outputs, 7)
+        FLAGS.parity_samples, _input_size() or _SYNTHETIC_SIZE, min(num_outputs, 7)
     )
     return (images, None), (None, ignore_class)
 

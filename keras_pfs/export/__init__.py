@@ -7,7 +7,6 @@ only if the format's `THRESHOLDS` hold.
 """
 
 from keras_pfs.export.exporter import (
-    DEFAULT_INPUT_SIZE,
     FORMATS,
     MARKER,
     QUANTIZATIONS,
@@ -35,7 +34,6 @@ from keras_pfs.export.serving_model import (
 )
 
 __all__ = [
-    "DEFAULT_INPUT_SIZE",
     "FORMATS",
     "INPUT_NAME",
     "MARKER",

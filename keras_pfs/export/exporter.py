@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 
 from keras_pfs.export.parity import (
@@ -18,7 +19,6 @@ from keras_pfs.export.serving_model import build_serving_model
 
 FORMATS = ("saved_model", "tflite")
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
-DEFAULT_INPUT_SIZE = (180, 240)  # CamVid as stored under /work/shared.
 # Written into every SavedModel we export (a .tflite file is recognised by
 # its parity report): only a path holding one of ours is ever replaced.
 MARKER = "keras_pfs_export.json"
@@ -155,7 +155,8 @@ def export_model(
         export_format: `"saved_model"` (any image size) or `"tflite"`
             (fixed `input_size`).
         quantize: `"none"`, or for tflite `"float16"`, `"dynamic"`, `"int8"`.
-        input_size: `(height, width)` of the tflite input; default 180x240.
+        input_size: `(height, width)` of the tflite input; default the
+            size of the first parity image.
         calibration_images: uint8 `(H, W, 3)` arrays for int8; resized to
             `input_size`.
         parity_images: uint8 `(H, W, 3)` arrays to compare on (required);
@@ -217,7 +218,7 @@ def export_model(
                 for name in names
             )
         else:
-            input_size = tuple(input_size or DEFAULT_INPUT_SIZE)
+            input_size = tuple(input_size or np.shape(parity_images[0])[:2])
             parity_images, parity_labels = resize_samples(
                 parity_images, parity_labels, input_size
             )
