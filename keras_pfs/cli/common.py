@@ -6,9 +6,6 @@ from absl import flags
 
 from keras_pfs.config import load_config
 
-# scripts/benchmark_deploy.py imports load_model from here.
-from keras_pfs.models import load_keras_file as load_model  # noqa: F401
-
 flags.DEFINE_string("config", None, "Experiment config file (configs/*.py).")
 flags.DEFINE_multi_string("set", [], "Config override key=value; repeatable.")
 flags.DEFINE_string("workdir", None, "Directory for models, logs and results.")
