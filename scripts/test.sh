@@ -2,4 +2,6 @@
 # Installs the package with its test extras and runs the whole test suite.
 KERAS_PFS_EXTRAS=test source "$(dirname "$0")/setup_venv.sh"
 .venv/bin/ruff check keras_pfs tests scripts configs
-.venv/bin/python -m pytest -q --durations=15 "$@"
+# Two workers: most of the suite runs on one core at a time (tracing,
+# subprocess start-up), so the second core halves the wall time.
+.venv/bin/python -m pytest -q -n 2 --durations=15 "$@"

@@ -72,7 +72,7 @@ def tiny_segformer():
 
 def test_deeplab_folds_the_preprocessor_and_finds_the_stride_8_map(caplog):
     segmenter = tiny_deeplab()
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="keras_pfs.models"):
         model = from_keras_hub(segmenter)
     assert "'P3', the stride-8 feature map" in caplog.text
     images = np.random.default_rng(0).uniform(0, 255, (2, 32, 48, 3))

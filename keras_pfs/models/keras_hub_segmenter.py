@@ -1,8 +1,9 @@
 """keras-hub image segmenters as teachers or students, in one line."""
 
+import logging
+
 import keras
 import keras_hub
-from absl import logging
 
 # keras-hub exports these layers only under its src tree.
 from keras_hub.src.models.deeplab_v3.deeplab_v3_layers import SpatialPyramidPooling
@@ -25,6 +26,8 @@ _RELOADABLE = {
     HierarchicalTransformerEncoder: MixTransformerBlock,
     SpatialPyramidPooling: AtrousPyramidPooling,
 }
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
@@ -189,7 +192,7 @@ def from_keras_hub(segmenter_or_preset, feature_layer=None, name=None):
         feature_layer, stride = _choose_feature(
             backbone, candidates, fixed_size or (256, 256)
         )
-        logging.info(
+        _LOGGER.info(
             "from_keras_hub(%s): distilling %r, the stride-%d feature map.",
             segmenter.name,
             feature_layer,
