@@ -256,7 +256,7 @@ def main(argv):
         for name, recipe in cells:
             for seed in [0] if name == "teacher" else seeds:
                 run_cell(campaign, FLAGS.fold, name, recipe, seed, splits, data_dir)
-    write_tables(campaign, FLAGS.output_dir, ROOT)
+    write_tables(campaign, FLAGS.output_dir)
 
 
 if __name__ == "__main__":

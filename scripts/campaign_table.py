@@ -185,9 +185,8 @@ def _curves_png(folds, path, size=(640, 360), pad=40):
     image.save(path)
 
 
-def write_tables(campaign, output_dir, root):
+def write_tables(campaign, output_dir):
     """Rebuilds results.json, README_table.md and curves.png from the cells."""
-    del root
     folds = {fold: _cells(output_dir, fold) for fold in campaign["folds"]}
     names = ["teacher", *campaign["rows"]]
     results = {}

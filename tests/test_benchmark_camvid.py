@@ -139,7 +139,7 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
             _cell(tmp_path, fold, "pfs+imitation", seed, ours)
             _cell(tmp_path, fold, "kd", seed, kd)
     _cell(tmp_path, "val", "kd@loss_weights.kd=2.0", 0, 0.30)
-    write_tables(campaign, str(tmp_path), ROOT)
+    write_tables(campaign, str(tmp_path))
     results = json.loads((tmp_path / "results.json").read_text())
     for block in (results, results["cross_sequence"]):
         assert block["student"]["miou_seeds"] == pytest.approx([40.0, 42.0, 38.0])
