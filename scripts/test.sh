@@ -3,5 +3,6 @@
 KERAS_PFS_EXTRAS=test source "$(dirname "$0")/setup_venv.sh"
 .venv/bin/ruff check keras_pfs tests scripts configs
 # Two workers: most of the suite runs on one core at a time (tracing,
-# subprocess start-up), so the second core halves the wall time.
-.venv/bin/python -m pytest -q -n 2 --durations=15 "$@"
+# subprocess start-up), so the second core halves the wall time; slow tests
+# are collected first (tests/conftest.py) and idle workers steal the rest.
+.venv/bin/python -m pytest -q -n 2 --dist worksteal --durations=15 "$@"
