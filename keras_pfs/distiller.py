@@ -220,6 +220,23 @@ class Distiller(keras.Model):
         terms["loss"] = total
         return terms, labels, logits
 
+    def loss_terms(self, images, labels, training=False):
+        """Per-image loss terms of one batch, as the training step sees them.
+
+        Args:
+            images: float32 `(B, H, W, 3)`.
+            labels: int `(B, H, W)` class ids, void = `ignore_class`.
+            training: run the student in training mode (batch statistics),
+                as `train_step` does; its BatchNorm moving statistics then
+                move too.
+
+        Returns:
+            `{"ce": (B,), <one entry per distillation loss>: (B,), "loss":
+            (B,)}`, unweighted except `"loss"`, the weighted total.
+        """
+        student_outputs = self.student(images, training=training)
+        return self._terms(images, labels, student_outputs)[0]
+
     def _update_metrics(self, terms, labels, logits):
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name])
