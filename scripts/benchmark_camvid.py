@@ -46,7 +46,7 @@ flags.DEFINE_string("output_dir", OUTPUT, "Where cells, models and tables go.")
 flags.DEFINE_string("fold", "val", "Fold whose cells to run.")
 flags.DEFINE_list("cells", None, "Rows to run (default: teacher, then all rows).")
 flags.DEFINE_string("sweep", None, "Run this sweep's variants instead of rows.")
-flags.DEFINE_list("seeds", None, "Seeds (default: the campaign's).")
+flags.DEFINE_list("seeds", None, "Seeds (default: the sweep's, else the campaign's).")
 flags.DEFINE_bool("norun", False, "Only rebuild the tables from the cells.")
 flags.DEFINE_multi_string("set", [], "Extra config overrides (smoke tests only).")
 FLAGS = flags.FLAGS
@@ -236,9 +236,11 @@ def main(argv):
         splits = fold_splits(
             FLAGS.fold, campaign["folds"][FLAGS.fold], data_dir, FLAGS.cache_dir
         )
-        seeds = [int(s) for s in FLAGS.seeds or campaign["seeds"]]
+        seeds = FLAGS.seeds or campaign["seeds"]
         if FLAGS.sweep:
-            variants = campaign["sweeps"][FLAGS.sweep]["variants"]
+            sweep = campaign["sweeps"][FLAGS.sweep]
+            seeds = FLAGS.seeds or sweep.get("seeds", seeds)  # its stated budget
+            variants = sweep["variants"]
             cells = [
                 (variant_name(v), recipe_of(campaign, v["row"], v)) for v in variants
             ]
@@ -254,7 +256,7 @@ def main(argv):
                 )
             cells = [(n, recipe_of(campaign, n)) for n in names]
         for name, recipe in cells:
-            for seed in [0] if name == "teacher" else seeds:
+            for seed in [0] if name == "teacher" else [int(s) for s in seeds]:
                 run_cell(campaign, FLAGS.fold, name, recipe, seed, splits, data_dir)
     write_tables(campaign, FLAGS.output_dir)
 

@@ -150,10 +150,14 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
         assert block["paired"]["pfs+imitation - kd"]["mean"] == pytest.approx(8 / 3)
         # (42.67 - 40) / (60 - 40)
         assert block["gap_closed"] == pytest.approx((8 / 3) / 20)
-    assert results["sweeps"]["kd@loss_weights.kd=2.0"]["miou"] == pytest.approx(30.0)
+    variant = results["sweeps"]["kd@loss_weights.kd=2.0"]
+    assert variant["miou"] == pytest.approx(30.0)
+    assert variant["minus_row"]["seeds"] == [0]  # paired with kd's seed 0
+    assert variant["minus_row"]["diff"] == pytest.approx([-11.0])
     assert "kd@loss_weights.kd=2.0" not in results["cross_sequence"]["sweeps"]
     table = (tmp_path / "README_table.md").read_text()
     assert "| pfs+imitation - student | 3.00, 2.00, 3.00 | +2.67 |" in table
+    assert "| kd@loss_weights.kd=2.0 - kd | -11.00 | -11.00 | - |" in table
     assert (tmp_path / "curves.png").is_file()
 
 
