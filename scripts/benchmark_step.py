@@ -151,7 +151,9 @@ def main(argv):
     if missing or set(config["jit"]) - {"off", "on"}:
         raise app.UsageError(f"Step config: configs lack {missing} or jit not off/on.")
     keras.utils.set_random_seed(config["seed"])
-    teacher = build_segmenter(config["teacher"], config["num_classes"])
+    teacher = build_segmenter(
+        config["teacher"], config["num_classes"], **config["teacher_options"]
+    )
     student = build_segmenter(config["student"], config["num_classes"])
     batch = make_batch(config, FLAGS.data_dir)
     initial_weights = student.get_weights()
