@@ -10,6 +10,9 @@ run=runs/demo
 config=configs/synthetic.py
 bin=.venv/bin
 seeds=0
+# The teacher's schedule; configs/synthetic.py holds the students' (see its
+# docstring and benchmarks/demo_sizing.md for how both were sized).
+teacher_args=(--set epochs=5 --set learning_rate=2e-3)
 args=()
 for arg in "$@"; do
   case "$arg" in
@@ -18,7 +21,7 @@ for arg in "$@"; do
   esac
 done
 "$bin/keras-pfs-train" --config "$config" --role teacher --workdir "$run/teacher" \
-  --set seed=0 "${args[@]}"
+  --set seed=0 "${teacher_args[@]}" "${args[@]}"
 for seed in ${seeds//,/ }; do
   "$bin/keras-pfs-train" --config "$config" --role student \
     --workdir "$run/student/seed$seed" --set "seed=$seed" "${args[@]}"

@@ -23,6 +23,8 @@ TINY = [
     "--set=image_size=(32, 32)",
     "--set=batch_size=8",
     "--set=epochs=1",
+    # The demo config crops 64x64; these runs use 32x32 images, unaugmented.
+    "--set=crop_size=None",
 ]
 
 
