@@ -186,8 +186,11 @@ class Distiller(keras.Model):
         return self.student(inputs, training=training)["logits"]
 
     def _terms(self, images, labels, student_outputs):
-        """Per-image loss terms `{name: (B,)}` and the logits used for mIoU."""
+        """Per-image loss terms `{name: (B,)}`, the class-id labels, the
+        student's logits used for mIoU and the teacher's (`None` without
+        distillation losses), both at the labels' size."""
         labels = _class_ids(labels)
+        teacher_logits = None
         # Under a mixed precision policy the models compute in float16 or
         # bfloat16; the losses (squared cosine differences, KL, softmax) need
         # float32 to stay accurate, and are computed from float32 casts.
@@ -218,10 +221,11 @@ class Distiller(keras.Model):
         for name in self.distillation_losses:
             total = total + self.loss_weights[name] * terms[name]
         terms["loss"] = total
-        return terms, labels, logits
+        return terms, labels, logits, teacher_logits
 
     def loss_terms(self, images, labels, training=False):
-        """Per-image loss terms of one batch, as the training step sees them.
+        """Per-image loss terms of one batch, as the training step sees them,
+        and the teacher's logits they were computed from.
 
         Args:
             images: float32 `(B, H, W, 3)`.
@@ -231,11 +235,15 @@ class Distiller(keras.Model):
                 move too.
 
         Returns:
-            `{"ce": (B,), <one entry per distillation loss>: (B,), "loss":
-            (B,)}`, unweighted except `"loss"`, the weighted total.
+            `(terms, teacher_logits)`: `terms` is `{"ce": (B,), <one entry
+            per distillation loss>: (B,), "loss": (B,)}`, unweighted except
+            `"loss"`, the weighted total; `teacher_logits` is float32
+            `(B, H, W, K)` at the labels' size, or `None` without
+            distillation losses.
         """
         student_outputs = self.student(images, training=training)
-        return self._terms(images, labels, student_outputs)[0]
+        terms, _, _, teacher_logits = self._terms(images, labels, student_outputs)
+        return terms, teacher_logits
 
     def _update_metrics(self, terms, labels, logits):
         for name, tracker in self.trackers.items():
@@ -268,7 +276,7 @@ class Distiller(keras.Model):
         with tf.GradientTape() as tape:
             with self._batch_norm_synchronized():
                 student_outputs = self.student(images, training=True)
-            terms, labels, logits = self._terms(images, labels, student_outputs)
+            terms, labels, logits, _ = self._terms(images, labels, student_outputs)
             # Sum over this replica's images / the global batch: gradients are
             # summed over replicas, so this equals the single-device step.
             loss = tf.nn.compute_average_loss(terms["loss"])
@@ -284,7 +292,7 @@ class Distiller(keras.Model):
     def test_step(self, data):
         images, labels = data[0], data[1]
         student_outputs = self.student(images, training=False)
-        terms, labels, logits = self._terms(images, labels, student_outputs)
+        terms, labels, logits, _ = self._terms(images, labels, student_outputs)
         return self._update_metrics(terms, labels, logits)
 
     def get_config(self):

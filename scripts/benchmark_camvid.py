@@ -255,8 +255,9 @@ def main(argv):
                     "the 'schedule' sweep before running student rows."
                 )
             cells = [(n, recipe_of(campaign, n)) for n in names]
+        seeds = [int(s) for s in seeds]
         for name, recipe in cells:
-            for seed in [0] if name == "teacher" else [int(s) for s in seeds]:
+            for seed in [0] if name == "teacher" else seeds:
                 run_cell(campaign, FLAGS.fold, name, recipe, seed, splits, data_dir)
     write_tables(campaign, FLAGS.output_dir)
 

@@ -193,13 +193,15 @@ def write_tables(campaign, output_dir):
     lines = ["# CamVid campaign table (generated from cells/)", ""]
     for fold, cells in folds.items():
         summary = fold_summary(campaign, cells)
-        sweeps = {}
-        for name, variant in cells.items():
+        sweeps, minus_row = {}, {}
+        for name, variant in sorted(cells.items()):
+            if "@" not in name:
+                continue
             row = name.split("@")[0]
-            if "@" in name:
-                sweeps[name] = _row(variant)
-                if row in cells:  # the same seeds with the row's own setting
-                    sweeps[name]["minus_row"] = paired(variant, cells[row])
+            sweeps[name] = _row(variant)
+            if row in cells:  # the same seeds with the row's own setting
+                sweeps[name]["minus_row"] = paired(variant, cells[row])
+                minus_row[f"{name} - {row}"] = sweeps[name]["minus_row"]
         block = {**summary["rows"], "paired": summary["paired"], "sweeps": sweeps}
         if "gap_closed" in summary:
             block["gap_closed"] = summary["gap_closed"]
@@ -209,11 +211,6 @@ def write_tables(campaign, output_dir):
             results[fold] = block
         lines += [f"## Fold `{fold}`", "", *_markdown(summary, names), ""]
         if sweeps:
-            minus_row = {
-                f"{name} - {name.split('@')[0]}": v["minus_row"]
-                for name, v in sorted(sweeps.items())
-                if "minus_row" in v
-            }
             lines += [
                 "### Sweeps",
                 "",

@@ -4,8 +4,6 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_pfs.losses.utils import match_grid
-
 
 def _flat(gradients, variables):
     # A term that does not reach a variable (e.g. a feature loss and the
@@ -55,10 +53,10 @@ def gradient_alignment(distiller, dataset, num_batches=8):
     cosines = {name: [] for name in names}
     ratios = {name: [] for name in names}
     confidence, accuracy, batches = [], [], 0
+    weights = {"ce": distiller.ce_weight, **distiller.loss_weights}
     for images, labels in dataset.take(num_batches):
-        weights = {"ce": distiller.ce_weight, **distiller.loss_weights}
         with tf.GradientTape(persistent=True) as tape:
-            terms = distiller.loss_terms(images, labels, training=True)
+            terms, teacher_logits = distiller.loss_terms(images, labels, training=True)
             means = {name: weights[name] * ops.mean(terms[name]) for name in weights}
         flat = {
             name: _flat(tape.gradient(mean, variables), variables)
@@ -72,8 +70,7 @@ def gradient_alignment(distiller, dataset, num_batches=8):
                 float(tf.tensordot(flat[name], flat["ce"], 1) / (norm * ce_norm))
             )
             ratios[name].append(float(norm / ce_norm))
-        teacher = distiller.teacher(images, training=False)["logits"]
-        probabilities = tf.nn.softmax(match_grid(labels, teacher))
+        probabilities = tf.nn.softmax(teacher_logits)
         valid = labels != distiller.ignore_class
         confidence.append(
             float(
