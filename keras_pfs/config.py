@@ -57,6 +57,11 @@ class ExperimentConfig:
         loss_weights: `{registry name: weight}`; missing names take the
             Distiller's defaults.
         ce_weight: weight of the cross-entropy on labels.
+        feature_layer: layer of both teacher and student whose output the
+            feature terms (`pfs`, `skd`, `ifvd`) distil, e.g. `"aspp"` or
+            `"low_level_relu"` of the DeepLabV3+ presets (see
+            `keras_pfs.models.wrap_segmenter`); `None`: their `features`
+            output. The student's grid is resized to the teacher's.
         jit_compile: compile steps with XLA.
         strategy: `tf.distribute` strategy, see
             `keras_pfs.distribute.get_strategy`: `"auto"`, `"mirrored"`,
@@ -98,6 +103,7 @@ class ExperimentConfig:
     )
     loss_weights: dict = dataclasses.field(default_factory=dict)
     ce_weight: float = 1.0
+    feature_layer: str | None = None
     jit_compile: bool = False
     strategy: str = "auto"
     mixed_precision: str | None = None
@@ -287,6 +293,7 @@ _CHECKS = {
     "distillation_losses": _loss_dict,
     "loss_weights": _weight_dict,
     "ce_weight": _number(0),
+    "feature_layer": _text(optional=True),
     "jit_compile": _flag,
     "strategy": _text(),
     "mixed_precision": _choice(*MIXED_PRECISION_POLICIES),

@@ -47,6 +47,19 @@ def test_wrap_segmenter_exposes_a_named_layer():
         wrap_segmenter(model, feature_layer="decoder")
 
 
+def test_wrap_segmenter_repoints_the_features_of_a_two_output_model():
+    model = build_segmenter("tiny_mobile", num_classes=3)
+    wrapped = wrap_segmenter(model, feature_layer="aspp")
+    images = np.random.default_rng(0).uniform(0, 255, (1, 64, 64, 3))
+    images = images.astype("float32")
+    outputs, original = wrapped(images), model(images)
+    np.testing.assert_array_equal(outputs["logits"], original["logits"])
+    aspp = keras.Model(model.inputs, model.get_layer("aspp").output)(images)
+    np.testing.assert_array_equal(outputs["features"], aspp)
+    assert outputs["features"].shape[1:3] == (4, 4)  # stride 16, not 8
+    assert len(wrapped.weights) == len(model.weights)  # shared, not copied
+
+
 def test_resize_like_round_trips_config():
     layer = ResizeLike(interpolation="nearest")
     assert ResizeLike.from_config(layer.get_config()).interpolation == "nearest"

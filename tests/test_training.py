@@ -5,6 +5,7 @@ import os
 import re
 
 import keras
+import numpy as np
 import pytest
 
 from keras_pfs import training
@@ -55,6 +56,21 @@ def test_a_run_writes_its_results_and_a_student_that_saves_clean(teacher_run, tm
         saved = keras.saving.load_model(os.path.join(workdir, name))
         assert '"synchronized": false' in comparable(saved)
         assert comparable(saved) == comparable(fresh), name
+
+
+def test_feature_layer_moves_the_feature_terms_to_that_layer(teacher_run, tmp_path):
+    teacher = os.path.join(teacher_run[0], "model.keras")
+    workdir = str(tmp_path / "aspp")
+    training.train(tiny_config("feature_layer='aspp'"), workdir, teacher_path=teacher)
+    student = keras.saving.load_model(os.path.join(workdir, "model.keras"))
+    # tiny_mobile's ASPP sits at stride 16: 2x2 on 32x32 images (features: 4x4).
+    assert student(np.zeros((1, 32, 32, 3), "float32"))["features"].shape[1:3] == (2, 2)
+    with open(os.path.join(workdir, "history.json")) as f:
+        assert np.isfinite(json.load(f)["pfs"]).all()
+    bad = str(tmp_path / "bad")
+    with pytest.raises(ValueError, match="no layer 'asp' \\(feature_layer\\)"):
+        training.train(tiny_config("feature_layer='asp'"), bad, teacher_path=teacher)
+    assert not (os.path.isdir(bad) and os.listdir(bad))  # nothing written
 
 
 def test_overwrite_keeps_the_previous_run_until_the_first_epoch(

@@ -8,9 +8,15 @@ from keras_pfs.models.resize_like import ResizeLike
 def wrap_segmenter(model, feature_layer, logits_layer=None, name=None):
     """Exposes a functional model's logits and one inner feature map.
 
+    Also re-points the `features` output of a model that already has both
+    outputs (e.g. a `keras_pfs` preset) to another of its layers, sharing
+    its weights: that is how the feature terms are moved to another layer
+    (config key `feature_layer`).
+
     Args:
         model: a functional `keras.Model` from images to logits
-            `(B, h, w, K)` (no softmax: distillation needs logits).
+            `(B, h, w, K)` (no softmax: distillation needs logits), or to
+            a dict with `"logits"` at the input size.
         feature_layer: name of the layer whose output is distilled, ideally
             a high-level map at stride 8 (at worst 16).
         logits_layer: name of the layer giving logits; defaults to the
@@ -44,6 +50,17 @@ def wrap_segmenter(model, feature_layer, logits_layer=None, name=None):
         return model.get_layer(layer_name).output
 
     features = output_of(feature_layer, "feature_layer")
+    if logits_layer is None and isinstance(model.output, dict):
+        if "logits" not in model.output:
+            raise ValueError(
+                f"wrap_segmenter: model {model.name!r} returns a dict without "
+                f"'logits' ({sorted(model.output)}); name them with logits_layer=."
+            )
+        return keras.Model(
+            model.inputs,
+            {"logits": model.output["logits"], "features": features},
+            name=name or f"{model.name}_wrapped",
+        )
     if logits_layer is None:
         if len(model.outputs) != 1:
             raise ValueError(

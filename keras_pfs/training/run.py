@@ -10,7 +10,7 @@ from keras_pfs.callbacks import save_model_atomically, write_json_atomically
 from keras_pfs.distiller import Distiller
 from keras_pfs.distribute import get_strategy, worker_index
 from keras_pfs.metrics import evaluate_segmenter
-from keras_pfs.models import build_segmenter, load_keras_file
+from keras_pfs.models import build_segmenter, load_keras_file, wrap_segmenter
 from keras_pfs.training import workdir as workdir_lib
 from keras_pfs.training.datasets import build_datasets, check_splits
 from keras_pfs.training.optimizer import make_optimizer
@@ -45,6 +45,11 @@ def _build_distiller(config, train_ds, preset, options, teacher_path):
     # (loading the teacher draws from the global random state).
     student = build_segmenter(preset, config.num_classes, **options)
     teacher = load_keras_file(teacher_path) if teacher_path else None
+    if teacher and config.feature_layer:
+        student, teacher = (
+            wrap_segmenter(model, config.feature_layer, name=model.name)
+            for model in (student, teacher)
+        )
     distillation_losses = config.distillation_losses if teacher else {}
     distiller = Distiller(
         student=student,
