@@ -50,18 +50,15 @@ def wrap_segmenter(model, feature_layer, logits_layer=None, name=None):
         return model.get_layer(layer_name).output
 
     features = output_of(feature_layer, "feature_layer")
-    if logits_layer is None and isinstance(model.output, dict):
+    two_outputs = logits_layer is None and isinstance(model.output, dict)
+    if two_outputs:
         if "logits" not in model.output:
             raise ValueError(
                 f"wrap_segmenter: model {model.name!r} returns a dict without "
                 f"'logits' ({sorted(model.output)}); name them with logits_layer=."
             )
-        return keras.Model(
-            model.inputs,
-            {"logits": model.output["logits"], "features": features},
-            name=name or f"{model.name}_wrapped",
-        )
-    if logits_layer is None:
+        logits = model.output["logits"]
+    elif logits_layer is None:
         if len(model.outputs) != 1:
             raise ValueError(
                 f"wrap_segmenter: model {model.name!r} has {len(model.outputs)} "
@@ -70,8 +67,8 @@ def wrap_segmenter(model, feature_layer, logits_layer=None, name=None):
         logits = model.outputs[0]
     else:
         logits = output_of(logits_layer, "logits_layer")
-    images = model.inputs[0]
-    logits = ResizeLike(name="logits")([logits, images])
+    if not two_outputs:  # a two-output model's logits are at the input size
+        logits = ResizeLike(name="logits")([logits, model.inputs[0]])
     return keras.Model(
         model.inputs,
         {"logits": logits, "features": features},
