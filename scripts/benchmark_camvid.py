@@ -119,7 +119,8 @@ def recipe_of(campaign, name, variant=None):
     return recipe
 
 
-def _settings(recipe, splits, data_dir, seed):
+def _values(recipe, splits, data_dir, seed):
+    """The config values a cell sets: its recipe, its fold's data and seed."""
     values = {
         **recipe["set"],
         "data_dir": data_dir,
@@ -130,9 +131,23 @@ def _settings(recipe, splits, data_dir, seed):
     if recipe["role"] == "student":
         values["distillation_losses"] = recipe["distillation_losses"]
         values["loss_weights"] = recipe["loss_weights"]
-    return [f"--set={k}={v!r}" for k, v in values.items()] + [
-        f"--set={s}" for s in FLAGS.set
-    ]
+    return values
+
+
+def check_finished_run(workdir, values):
+    """Refuses a finished work directory whose run set other `values`.
+
+    A row whose recipe changed (e.g. a sweep winner taking over the row) must
+    not adopt the old recipe's finished run as its own.
+    """
+    with open(os.path.join(workdir, "config.json")) as f:
+        config = json.load(f)
+    for key, value in values.items():
+        if config.get(key) != json.loads(json.dumps(value)):
+            raise ValueError(
+                f"{workdir} holds a finished run with {key}={config.get(key)!r}, "
+                f"not {value!r}: move it aside to rerun the cell."
+            )
 
 
 def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
@@ -149,13 +164,15 @@ def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
             f"Cell {fold}/{name}: run the fold's teacher first ({teacher})."
         )
     workdir = os.path.join(FLAGS.cache_dir, fold, name, f"seed{seed}")
+    values = _values(recipe, splits, data_dir, seed)
     command = [
         sys.executable,
         "-m",
         "keras_pfs.cli.distill" if distilled else "keras_pfs.cli.train",
         "--config",
         campaign["config"],
-        *_settings(recipe, splits, data_dir, seed),
+        *[f"--set={k}={v!r}" for k, v in values.items()],
+        *[f"--set={s}" for s in FLAGS.set],
         f"--workdir={workdir}",
     ]
     command += [f"--teacher={teacher}"] if distilled else [f"--role={recipe['role']}"]
@@ -166,6 +183,7 @@ def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
         subprocess.run(command, check=True, cwd=ROOT)
         with open(clock, "a") as f:
             f.write(f"{time.time() - start}\n")
+    check_finished_run(workdir, values)
     cell = _record(workdir, fold, name, recipe, seed, command, clock)
     if name in campaign["commit_models"].get(fold, []):
         model = os.path.join(

@@ -11,7 +11,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CAMVID = os.path.join(ROOT, "..", "shared", "datasets", "camvid")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-from benchmark_camvid import fold_splits, recipe_of, variant_name  # noqa: E402
+from benchmark_camvid import (  # noqa: E402
+    check_finished_run,
+    fold_splits,
+    recipe_of,
+    variant_name,
+)
 from campaign_table import paired, write_tables  # noqa: E402
 
 needs_camvid = pytest.mark.skipif(
@@ -96,6 +101,20 @@ def test_variant_names_and_recipes_merge_overrides():
         ]
         == 1.0
     )
+
+
+def test_a_finished_run_of_another_recipe_is_not_adopted(tmp_path):
+    config = {
+        "seed": 0,
+        "crop_size": [120, 160],
+        "distillation_losses": {"imitation": {"weighting": "kl"}},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    same = {**config, "crop_size": (120, 160)}  # as the recipe holds it
+    check_finished_run(str(tmp_path), same)
+    other = {**config, "distillation_losses": {"imitation": {"weighting": "tv"}}}
+    with pytest.raises(ValueError, match="distillation_losses=.*'kl'.*not.*'tv'"):
+        check_finished_run(str(tmp_path), other)
 
 
 def test_paired_differences_and_interval():
