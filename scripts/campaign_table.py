@@ -100,10 +100,10 @@ def fold_summary(campaign, cells):
     rows = {name: _row(c) for name, c in cells.items() if "@" not in name}
     ours, base = campaign["ours"], campaign["baseline"]
     out = {"rows": rows, "paired": {}}
-    if ours in cells:
-        for other in [base, *campaign["peers"]]:
-            if other in cells:
-                out["paired"][f"{ours} - {other}"] = paired(cells[ours], cells[other])
+    pairs = [(ours, other) for other in [base, *campaign["peers"]]]
+    for first, second in pairs + [tuple(p) for p in campaign.get("also_paired", [])]:
+        if first in cells and second in cells:
+            out["paired"][f"{first} - {second}"] = paired(cells[first], cells[second])
     if {ours, base, "teacher"} <= set(rows):
         gap = rows["teacher"]["miou"] - rows[base]["miou"]
         out["gap_closed"] = (rows[ours]["miou"] - rows[base]["miou"]) / gap

@@ -158,6 +158,7 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
             _cell(tmp_path, fold, "pfs+imitation", seed, ours)
             _cell(tmp_path, fold, "kd", seed, kd)
     _cell(tmp_path, "val", "kd@loss_weights.kd=2.0", 0, 0.30)
+    campaign["also_paired"] = [["kd", "student"]]
     write_tables(campaign, str(tmp_path))
     results = json.loads((tmp_path / "results.json").read_text())
     for block in (results, results["cross_sequence"]):
@@ -167,6 +168,7 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
         gain = block["paired"]["pfs+imitation - student"]
         assert gain["diff"] == pytest.approx([3.0, 2.0, 3.0])
         assert block["paired"]["pfs+imitation - kd"]["mean"] == pytest.approx(8 / 3)
+        assert block["paired"]["kd - student"]["diff"] == pytest.approx([1, -2, 1])
         # (42.67 - 40) / (60 - 40)
         assert block["gap_closed"] == pytest.approx((8 / 3) / 20)
     variant = results["sweeps"]["kd@loss_weights.kd=2.0"]
