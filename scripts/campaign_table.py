@@ -104,7 +104,10 @@ def fold_summary(campaign, cells):
     for first, second in pairs + [tuple(p) for p in campaign.get("also_paired", [])]:
         if first in cells and second in cells:
             out["paired"][f"{first} - {second}"] = paired(cells[first], cells[second])
-    if {ours, base, "teacher"} <= set(rows):
+    # Only over the same seeds: a mean of one seed against three is no gap.
+    if {ours, base, "teacher"} <= set(rows) and (
+        rows[ours]["seeds"] == rows[base]["seeds"]
+    ):
         gap = rows["teacher"]["miou"] - rows[base]["miou"]
         out["gap_closed"] = (rows[ours]["miou"] - rows[base]["miou"]) / gap
     return out

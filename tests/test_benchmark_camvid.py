@@ -88,19 +88,14 @@ def test_variant_names_and_recipes_merge_overrides():
     assert variant_name(variant) == (
         "pfs+imitation@crop_size=120x160,imitation.temperature=2.0"
     )
+    row = campaign["rows"]["pfs+imitation"]["distillation_losses"]["imitation"]
     recipe = recipe_of(campaign, "pfs+imitation", variant)
     assert recipe["distillation_losses"]["imitation"] == {
-        "weighting": "kl",
+        "weighting": row["weighting"],
         "temperature": 2.0,
     }
     assert recipe["set"] == {"epochs": 3, "crop_size": [120, 160]}
-    # The campaign's own row is untouched by the variant.
-    assert (
-        campaign["rows"]["pfs+imitation"]["distillation_losses"]["imitation"][
-            "temperature"
-        ]
-        == 1.0
-    )
+    assert row["temperature"] == 1.0  # the campaign's own row is untouched
 
 
 def test_a_finished_run_of_another_recipe_is_not_adopted(tmp_path):
@@ -171,6 +166,11 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
         assert block["paired"]["kd - student"]["diff"] == pytest.approx([1, -2, 1])
         # (42.67 - 40) / (60 - 40)
         assert block["gap_closed"] == pytest.approx((8 / 3) / 20)
+    assert "gap_closed" in results["cross_sequence"]
+    (tmp_path / "cells" / "cross_sequence" / "pfs+imitation" / "seed2.json").unlink()
+    write_tables(campaign, str(tmp_path))
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert "gap_closed" not in results["cross_sequence"]  # seeds 0-1 against 0-2
     variant = results["sweeps"]["kd@loss_weights.kd=2.0"]
     assert variant["miou"] == pytest.approx(30.0)
     assert variant["minus_row"]["seeds"] == [0]  # paired with kd's seed 0
