@@ -16,6 +16,8 @@ Usage:
         --sweep schedule                       # baseline schedule sweep
     python scripts/benchmark_camvid.py --data_dir ../shared/datasets/camvid \
         --fold cross_sequence                  # every row of that fold
+    python scripts/benchmark_camvid.py --sweep peers --adopt
+                                               # apply the sweep's rule
     python scripts/benchmark_camvid.py --norun # table from committed cells
 """
 
@@ -30,7 +32,8 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchmark_harness as harness  # noqa: E402
-from campaign_table import write_tables  # noqa: E402
+from campaign_sweeps import adopt, merged, variant_name, winners  # noqa: E402
+from campaign_table import load_cells, write_tables  # noqa: E402
 
 ROOT = harness.ROOT
 OUTPUT = os.path.join(ROOT, "benchmarks", "camvid")
@@ -48,6 +51,12 @@ flags.DEFINE_list("cells", None, "Rows to run (default: teacher, then all rows).
 flags.DEFINE_string("sweep", None, "Run this sweep's variants instead of rows.")
 flags.DEFINE_list("seeds", None, "Seeds (default: the sweep's, else the campaign's).")
 flags.DEFINE_bool("norun", False, "Only rebuild the tables from the cells.")
+flags.DEFINE_bool(
+    "adopt",
+    False,
+    "Apply --sweep's rule to its committed cells: each row's winning variant "
+    "becomes the row's recipe (campaign.json rewritten, cells moved), then stop.",
+)
 flags.DEFINE_multi_string("set", [], "Extra config overrides (smoke tests only).")
 FLAGS = flags.FLAGS
 
@@ -84,39 +93,17 @@ def fold_splits(fold, spec, data_dir, cache_dir):
     return tuple(splits)
 
 
-def variant_name(variant):
-    """A sweep variant's cell name, e.g. `skd@loss_weights.skd=5.0`."""
-    parts = []
-    for key in ("set", "loss_weights", "distillation_losses"):
-        for name, value in sorted(variant.get(key, {}).items()):
-            if isinstance(value, dict):
-                parts += [f"{name}.{k}={v}" for k, v in sorted(value.items())]
-            else:
-                text = "x".join(map(str, value)) if isinstance(value, list) else value
-                parts.append(f"{name}={text}")
-    return variant["row"] + "@" + ",".join(parts)
-
-
 def recipe_of(campaign, name, variant=None):
     """The row's recipe with a sweep variant's overrides merged in."""
     if name == "teacher":
         return {"role": "teacher", "set": dict(campaign["teacher"]["set"])}
-    row = campaign["rows"][name]
-    recipe = {
+    row = merged(campaign["rows"][name], variant or {})
+    return {
         "role": "student",
-        "distillation_losses": {
-            k: dict(v) for k, v in row["distillation_losses"].items()
-        },
-        "loss_weights": dict(row.get("loss_weights", {})),
-        "set": dict(campaign["schedule"]["set"] or {}),
+        "distillation_losses": row["distillation_losses"],
+        "loss_weights": row.get("loss_weights", {}),
+        "set": {**(campaign["schedule"]["set"] or {}), **row.get("set", {})},
     }
-    for key, value in (variant or {}).items():
-        if key == "distillation_losses":
-            for loss, options in value.items():
-                recipe[key][loss].update(options)
-        elif key in ("loss_weights", "set"):
-            recipe[key].update(value)
-    return recipe
 
 
 def _values(recipe, splits, data_dir, seed):
@@ -237,11 +224,28 @@ def _record(workdir, fold, name, recipe, seed, command, clock):
     }
 
 
+def adopt_winners(campaign, sweep):
+    """Applies `sweep`'s rule; rewrites the campaign file if a row changes."""
+    if "threshold" not in campaign["sweeps"][sweep]:
+        raise ValueError(f"campaign.json: sweeps.{sweep} states no rule threshold.")
+    cells = load_cells(FLAGS.output_dir, campaign["sweeps"][sweep].get("fold", "val"))
+    for row, (variant, gain) in winners(campaign, sweep, cells).items():
+        print(f"{row}: {variant_name(variant)} wins ({gain:+.2f} mIoU)", flush=True)
+        adopt(campaign, sweep, row, variant, FLAGS.output_dir, FLAGS.cache_dir, ROOT)
+        with open(FLAGS.campaign, "w") as f:
+            json.dump(campaign, f, indent=2)
+            f.write("\n")
+
+
 def main(argv):
     del argv
     with open(FLAGS.campaign) as f:
         campaign = json.load(f)
-    if not FLAGS.norun:
+    if FLAGS.adopt:
+        if not FLAGS.sweep:
+            raise ValueError("--adopt needs --sweep (whose rule to apply).")
+        adopt_winners(campaign, FLAGS.sweep)
+    elif not FLAGS.norun:
         if not FLAGS.data_dir or not os.path.isfile(
             os.path.join(FLAGS.data_dir, "train.txt")
         ):

@@ -64,7 +64,7 @@ def paired(ours, other):
     return out
 
 
-def _cells(output_dir, fold):
+def load_cells(output_dir, fold):
     """`{row: {seed: cell}}` of one fold."""
     rows = {}
     pattern = os.path.join(output_dir, "cells", fold, "*", "seed*.json")
@@ -190,7 +190,7 @@ def _curves_png(folds, path, size=(640, 360), pad=40):
 
 def write_tables(campaign, output_dir):
     """Rebuilds results.json, README_table.md and curves.png from the cells."""
-    folds = {fold: _cells(output_dir, fold) for fold in campaign["folds"]}
+    folds = {fold: load_cells(output_dir, fold) for fold in campaign["folds"]}
     names = ["teacher", *campaign["rows"]]
     results = {}
     lines = ["# CamVid campaign table (generated from cells/)", ""]
