@@ -32,7 +32,13 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchmark_harness as harness  # noqa: E402
-from campaign_sweeps import adopt, merged, variant_name, winners  # noqa: E402
+from campaign_sweeps import (  # noqa: E402
+    adopt,
+    merged,
+    model_file,
+    variant_name,
+    winners,
+)
 from campaign_table import load_cells, write_tables  # noqa: E402
 
 ROOT = harness.ROOT
@@ -121,16 +127,24 @@ def _values(recipe, splits, data_dir, seed):
     return values
 
 
-def check_finished_run(workdir, values):
+def check_finished_run(workdir, values, overridden=()):
     """Refuses a finished work directory whose run set other `values`.
 
     A row whose recipe changed (e.g. a sweep winner taking over the row) must
     not adopt the old recipe's finished run as its own.
+
+    Args:
+        workdir: the cell's work directory, holding `config.json`.
+        values: the config values the cell sets.
+        overridden: keys that `--set` overrides (not compared).
+
+    Raises:
+        ValueError: a value differs, naming the directory and the key.
     """
     with open(os.path.join(workdir, "config.json")) as f:
         config = json.load(f)
     for key, value in values.items():
-        if config.get(key) != json.loads(json.dumps(value)):
+        if key not in overridden and config.get(key) != json.loads(json.dumps(value)):
             raise ValueError(
                 f"{workdir} holds a finished run with {key}={config.get(key)!r}, "
                 f"not {value!r}: move it aside to rerun the cell."
@@ -170,15 +184,10 @@ def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
         subprocess.run(command, check=True, cwd=ROOT)
         with open(clock, "a") as f:
             f.write(f"{time.time() - start}\n")
-    check_finished_run(workdir, values)
+    check_finished_run(workdir, values, {s.split("=", 1)[0] for s in FLAGS.set})
     cell = _record(workdir, fold, name, recipe, seed, command, clock)
     if name in campaign["commit_models"].get(fold, []):
-        model = os.path.join(
-            FLAGS.output_dir,
-            "models",
-            fold,
-            "teacher.keras" if name == "teacher" else f"{name}_seed{seed}.keras",
-        )
+        model = model_file(FLAGS.output_dir, fold, name, seed)
         os.makedirs(os.path.dirname(model), exist_ok=True)
         if not os.path.isfile(model):  # committed models are never replaced
             shutil.copyfile(os.path.join(workdir, "model.keras"), model)
@@ -225,16 +234,31 @@ def _record(workdir, fold, name, recipe, seed, command, clock):
 
 
 def adopt_winners(campaign, sweep):
-    """Applies `sweep`'s rule; rewrites the campaign file if a row changes."""
+    """Applies `sweep`'s rule to the `--fold` cells; rewrites the campaign
+    file after each row that changes.
+
+    Raises:
+        ValueError: the sweep states no `threshold`, or `adopt`'s errors.
+    """
     if "threshold" not in campaign["sweeps"][sweep]:
         raise ValueError(f"campaign.json: sweeps.{sweep} states no rule threshold.")
-    cells = load_cells(FLAGS.output_dir, campaign["sweeps"][sweep].get("fold", "val"))
+    cells = load_cells(FLAGS.output_dir, FLAGS.fold)
     for row, (variant, gain) in winners(campaign, sweep, cells).items():
         print(f"{row}: {variant_name(variant)} wins ({gain:+.2f} mIoU)", flush=True)
-        adopt(campaign, sweep, row, variant, FLAGS.output_dir, FLAGS.cache_dir, ROOT)
-        with open(FLAGS.campaign, "w") as f:
+        adopt(
+            campaign,
+            sweep,
+            FLAGS.fold,
+            row,
+            variant,
+            FLAGS.output_dir,
+            FLAGS.cache_dir,
+            ROOT,
+        )
+        with open(FLAGS.campaign + ".partial", "w") as f:
             json.dump(campaign, f, indent=2)
             f.write("\n")
+        os.replace(FLAGS.campaign + ".partial", FLAGS.campaign)
 
 
 def main(argv):

@@ -11,13 +11,18 @@ winner's seed-0 run is the row's seed 0 (same config and seed); the row's
 other seeds run next.
 """
 
+import copy
+import glob
 import json
 import os
 import shutil
 
+from benchmark_harness import record_json
+
 
 def variant_name(variant):
-    """A sweep variant's cell name, e.g. `skd@loss_weights.skd=5.0`."""
+    """A sweep variant's cell name, e.g. `skd@skd=5.0` or
+    `pfs+imitation@imitation.weighting=tv`."""
     parts = []
     for key in ("set", "loss_weights", "distillation_losses"):
         for name, value in sorted(variant.get(key, {}).items()):
@@ -31,7 +36,7 @@ def variant_name(variant):
 
 def merged(row, variant):
     """A copy of a row's recipe with a variant's overrides merged in."""
-    out = json.loads(json.dumps(row))
+    out = copy.deepcopy(row)
     for key, value in variant.items():
         if key == "distillation_losses":
             for loss, options in value.items():
@@ -39,6 +44,12 @@ def merged(row, variant):
         elif key in ("loss_weights", "set"):
             out.setdefault(key, {}).update(value)
     return out
+
+
+def model_file(output_dir, fold, name, seed):
+    """Where a cell's committed model goes."""
+    file = "teacher.keras" if name == "teacher" else f"{name}_seed{seed}.keras"
+    return os.path.join(output_dir, "models", fold, file)
 
 
 def winners(campaign, sweep_name, cells):
@@ -72,27 +83,41 @@ def winners(campaign, sweep_name, cells):
     return out
 
 
-def _rename_row(folder, row, keep, on_cell=None):
-    """Renames `row` and `row@*` under `folder` to `keep` and `keep@*`."""
-    if not os.path.isdir(folder):
-        return
-    for name in sorted(os.listdir(folder)):
-        if name == row or name.startswith(row + "@"):
-            target = os.path.join(folder, keep + name[len(row) :])
-            if os.path.exists(target):
-                raise ValueError(f"{target} exists: nothing is moved over it.")
-            os.rename(os.path.join(folder, name), target)
-            if on_cell:
-                for file in sorted(os.listdir(target)):
-                    on_cell(os.path.join(target, file), keep + name[len(row) :])
+def _moves(campaign, renames, output_dir, cache_dir, root):
+    """Every (source, target) of a rename of cells, models and work
+    directories, and the cell files to rewrite, checked before any moves."""
+    moves, cells = [], []
+    for fold in campaign["folds"]:
+        for old, new in renames.items():
+            source = os.path.join(output_dir, "cells", fold, old)
+            if os.path.isdir(source):
+                moves.append((source, os.path.join(output_dir, "cells", fold, new)))
+                for path in sorted(glob.glob(os.path.join(source, "seed*.json"))):
+                    with open(path) as f:
+                        cell = json.load(f)
+                    seed = cell["seed"]
+                    if "model" in cell:
+                        target = model_file(output_dir, fold, new, seed)
+                        moves.append((os.path.join(root, cell["model"]), target))
+                    cells.append((fold, new, seed))
+            work = os.path.join(cache_dir, fold, old)
+            if os.path.isdir(work):
+                moves.append((work, os.path.join(cache_dir, fold, new)))
+    return moves, cells
 
 
-def adopt(campaign, sweep_name, row, variant, output_dir, cache_dir, root):
+def adopt(campaign, sweep_name, fold, row, variant, output_dir, cache_dir, root):
     """Makes `variant` row `row`'s recipe; the old one becomes `keep_as`.
+
+    Only the row and this sweep's variants of it are renamed (every fold's
+    cells, models and work directories), and only once every target is
+    free, so a refused adoption moves nothing. Do not adopt while a
+    campaign run is going: it would write its tables from the old rows.
 
     Args:
         campaign: the campaign dict, changed in place (write it back).
         sweep_name: the sweep that chose `variant`.
+        fold: the fold the sweep ran on.
         row: the row it takes over.
         variant: the winning variant (a dict of the sweep).
         output_dir: where `cells/` and `models/` are.
@@ -100,32 +125,58 @@ def adopt(campaign, sweep_name, row, variant, output_dir, cache_dir, root):
         root: the repository root (cells name models relative to it).
 
     Raises:
-        ValueError: the kept row's name is taken, in the campaign or on disk.
+        ValueError: the sweep states no `keep_as`, the kept names are taken
+            (in the campaign or on disk), or the winner has no seed-0 cell.
     """
     sweep = campaign["sweeps"][sweep_name]
+    if "keep_as" not in sweep:
+        raise ValueError(f"campaign.json: sweeps.{sweep_name} states no keep_as.")
     keep = sweep["keep_as"].format(row=row)
     won = variant_name(variant)
-    winner = keep + won[len(row) :]  # the winner's cell name once moved
-    fold = sweep.get("fold", "val")
-    # Everything is checked before anything moves.
     if keep in campaign["rows"]:
         raise ValueError(f"campaign.json: row {keep!r} exists already.")
-    for name in campaign["folds"]:
-        for folder in (os.path.join(output_dir, "cells"), cache_dir):
-            taken = os.path.join(folder, name, keep)
-            if os.path.exists(taken):
-                raise ValueError(f"{taken} exists: nothing is moved over it.")
     if not os.path.isfile(os.path.join(output_dir, "cells", fold, won, "seed0.json")):
         raise ValueError(f"cells/{fold}/{won}/seed0.json: the winner has no cell.")
+    renames = {row: keep}
+    for other in sweep["variants"]:
+        if other["row"] == row:
+            renames[variant_name(other)] = keep + variant_name(other)[len(row) :]
+    moves, cells = _moves(campaign, renames, output_dir, cache_dir, root)
+    sources = {source for source, _ in moves}
+    seed0 = [
+        os.path.join(output_dir, "cells", fold, row),
+        model_file(output_dir, fold, row, 0),
+    ]
+    for target in [t for _, t in moves] + seed0:
+        if os.path.exists(target) and target not in sources:
+            raise ValueError(f"{target} exists: nothing is moved over it.")
+
+    for source, target in moves:
+        os.rename(source, target)
+    for name_fold, name, seed in cells:
+        path = os.path.join(output_dir, "cells", name_fold, name, f"seed{seed}.json")
+        with open(path) as f:
+            cell = json.load(f)
+        cell["row"] = name
+        if "model" in cell:
+            model = model_file(output_dir, name_fold, name, seed)
+            cell["model"] = os.path.relpath(model, root)
+        record_json(path, cell)
+
     old = campaign["rows"][row]
     new = merged(old, variant)
     new["about"] = f"{old['about']} Tuned: {won} won sweeps.{sweep_name}."
-    kept = {**old, "about": f"{old['about']} The setting before {won} won."}
-    campaign["rows"] = {
-        **{k: v for k, v in campaign["rows"].items() if k != row},
-        keep: kept,
-        row: new,
-    }
+    rows = {}
+    for name, recipe in campaign["rows"].items():
+        if name == row:
+            rows[keep] = {
+                **old,
+                "about": f"{old['about']} The setting before {won} won.",
+            }
+            rows[row] = new
+        else:
+            rows[name] = recipe
+    campaign["rows"] = rows
     for other in sweep["variants"]:
         if other["row"] == row:
             other["row"] = keep
@@ -133,40 +184,26 @@ def adopt(campaign, sweep_name, row, variant, output_dir, cache_dir, root):
     for names in campaign["commit_models"].values():
         if row in names:
             names.append(keep)
-
-    def move_model(path, name):
-        with open(path) as f:
-            cell = json.load(f)
-        cell["row"] = name
-        if "model" in cell:
-            model = cell["model"].replace(f"/{row}_seed", f"/{keep}_seed")
-            os.rename(os.path.join(root, cell["model"]), os.path.join(root, model))
-            cell["model"] = model
-        with open(path, "w") as f:
-            json.dump(cell, f, indent=1)
-
-    for name in campaign["folds"]:
-        _rename_row(os.path.join(output_dir, "cells", name), row, keep, move_model)
-        _rename_row(os.path.join(cache_dir, name), row, keep)
+    winner = renames[won]
     sweep.setdefault("adopted", {})[row] = {"variant": winner, "kept_as": keep}
     _reuse_seed0(campaign, fold, row, winner, output_dir, cache_dir, root)
 
 
 def _reuse_seed0(campaign, fold, row, winner, output_dir, cache_dir, root):
-    """The winner's seed-0 cell (and model) as the row's seed 0."""
+    """Writes the winner's seed-0 cell (and model) as the row's seed 0,
+    unless the model is to be committed and its work directory is gone
+    (then the row's seed 0 runs again)."""
     with open(os.path.join(output_dir, "cells", fold, winner, "seed0.json")) as f:
         cell = json.load(f)
     cell["row"] = row
     cell["reused_from"] = f"cells/{fold}/{winner}/seed0.json"
+    cell.pop("model", None)
     if row in campaign["commit_models"].get(fold, []):
         source = os.path.join(cache_dir, fold, winner, "seed0", "model.keras")
         if not os.path.isfile(source):
             print(f"{source} is gone: {row}'s seed 0 will run again.")
             return
-        model = os.path.join(output_dir, "models", fold, f"{row}_seed0.keras")
+        model = model_file(output_dir, fold, row, 0)
         shutil.copyfile(source, model)
         cell["model"] = os.path.relpath(model, root)
-    path = os.path.join(output_dir, "cells", fold, row, "seed0.json")
-    os.makedirs(os.path.dirname(path))
-    with open(path, "w") as f:
-        json.dump(cell, f, indent=1)
+    record_json(os.path.join(output_dir, "cells", fold, row, "seed0.json"), cell)

@@ -110,6 +110,8 @@ def test_a_finished_run_of_another_recipe_is_not_adopted(tmp_path):
     other = {**config, "distillation_losses": {"imitation": {"weighting": "tv"}}}
     with pytest.raises(ValueError, match="distillation_losses=.*'kl'.*not.*'tv'"):
         check_finished_run(str(tmp_path), other)
+    # A `--set` override (smoke runs) is what the run used: not compared.
+    check_finished_run(str(tmp_path), other, overridden={"distillation_losses"})
 
 
 def test_paired_differences_and_interval():

@@ -81,12 +81,26 @@ def test_the_largest_gain_over_the_threshold_wins_a_finished_row(sweep_done):
     assert winners(campaign, "peers", load_cells(str(sweep_done), "val")) == {}
 
 
+def _adopt(root, campaign, row):
+    variant, _ = winners(campaign, "peers", load_cells(str(root), "val"))[row]
+    adopt(
+        campaign,
+        "peers",
+        "val",
+        row,
+        variant,
+        str(root),
+        str(root / "cache"),
+        str(root),
+    )
+
+
 def test_the_winner_takes_over_the_row_and_the_old_setting_is_kept(sweep_done):
     root = sweep_done
     campaign = _campaign()
-    variant, _ = winners(campaign, "peers", load_cells(str(root), "val"))["kd"]
-    adopt(campaign, "peers", "kd", variant, str(root), str(root / "cache"), str(root))
+    _adopt(root, campaign, "kd")
 
+    assert list(campaign["rows"]) == ["student", "kd_published", "kd", "skd"]
     assert campaign["rows"]["kd"]["loss_weights"] == {"kd": 2.0}
     assert campaign["rows"]["kd_published"]["loss_weights"] == {"kd": 1.0}
     names = [variant_name(v) for v in campaign["sweeps"]["peers"]["variants"]]
@@ -108,17 +122,48 @@ def test_the_winner_takes_over_the_row_and_the_old_setting_is_kept(sweep_done):
     assert val["kd"][0]["reused_from"] == "cells/val/kd_published@kd=2.0/seed0.json"
     assert (root / val["kd"][0]["model"]).read_text() == "kd@kd=2.0 0"
     assert not (root / "cache" / "val" / "kd").exists()
-    # Applied twice, the rule finds nothing more to adopt in that row.
-    assert "kd" not in winners(campaign, "peers", load_cells(str(root), "val"))
+    # Decided rows are not decided again; skd's sweep is still unfinished.
+    assert winners(campaign, "peers", load_cells(str(root), "val")) == {}
+
+    _cell(root, "val", "skd@skd=20.0", 0, 0.43)  # skd's sweep finishes later
+    _adopt(root, campaign, "skd")
+    assert list(campaign["rows"]) == [
+        "student",
+        "kd_published",
+        "kd",
+        "skd_published",
+        "skd",
+    ]
+    val = load_cells(str(root), "val")
+    assert val["skd"][0]["miou"] == 0.45  # skd@skd=5.0 won, +5.0
+    assert "model" not in val["skd"][0]  # skd's models are not committed
+    assert val["kd"][0]["miou"] == 0.425  # the first adoption is untouched
 
 
-def test_nothing_moves_when_the_kept_name_is_taken(sweep_done):
+@pytest.mark.parametrize(
+    "taken",
+    [
+        "cells/val/kd_published@kd=0.5",  # a variant's new name
+        "models/val/kd_published_seed2.keras",  # a model's new name
+        "cache/val/kd_published",  # the work directories' new name
+    ],
+)
+def test_nothing_moves_when_a_target_is_taken(sweep_done, taken):
     root = sweep_done
-    (root / "cache" / "val" / "kd_published").mkdir(parents=True)
+    (root / taken).mkdir(parents=True)
+    files = sorted(str(p) for p in root.rglob("*"))
     campaign = _campaign()
     before = json.dumps(campaign)
-    variant = campaign["sweeps"]["peers"]["variants"][1]
-    with pytest.raises(ValueError, match="kd_published exists"):
-        adopt(campaign, "peers", "kd", variant, str(root), str(root / "cache"), ".")
+    with pytest.raises(ValueError, match="exists: nothing is moved over it"):
+        _adopt(root, campaign, "kd")
     assert json.dumps(campaign) == before
-    assert (root / "cells" / "val" / "kd" / "seed1.json").is_file()
+    assert sorted(str(p) for p in root.rglob("*")) == files
+
+
+def test_a_winner_whose_work_directory_is_gone_runs_seed_0_again(sweep_done):
+    root = sweep_done
+    (root / "cache" / "val" / "kd@kd=2.0" / "seed0" / "model.keras").unlink()
+    campaign = _campaign()
+    _adopt(root, campaign, "kd")
+    assert campaign["rows"]["kd"]["loss_weights"] == {"kd": 2.0}
+    assert "kd" not in load_cells(str(root), "val")  # no model to commit
