@@ -85,25 +85,30 @@ def winners(campaign, sweep_name, cells):
 
 def _moves(campaign, renames, output_dir, cache_dir, root):
     """Every (source, target) of a rename of cells, models and work
-    directories, and the cell files to rewrite, checked before any moves."""
-    moves, cells = [], []
+    directories, and every moved cell as it is to be rewritten (path after
+    the move, record), for checking before anything moves."""
+    moves, rewrites = [], []
     for fold in campaign["folds"]:
         for old, new in renames.items():
             source = os.path.join(output_dir, "cells", fold, old)
             if os.path.isdir(source):
-                moves.append((source, os.path.join(output_dir, "cells", fold, new)))
+                target = os.path.join(output_dir, "cells", fold, new)
+                moves.append((source, target))
                 for path in sorted(glob.glob(os.path.join(source, "seed*.json"))):
                     with open(path) as f:
                         cell = json.load(f)
-                    seed = cell["seed"]
+                    cell["row"] = new
                     if "model" in cell:
-                        target = model_file(output_dir, fold, new, seed)
-                        moves.append((os.path.join(root, cell["model"]), target))
-                    cells.append((fold, new, seed))
+                        model = model_file(output_dir, fold, new, cell["seed"])
+                        moves.append((os.path.join(root, cell["model"]), model))
+                        cell["model"] = os.path.relpath(model, root)
+                    rewrites.append(
+                        (os.path.join(target, os.path.basename(path)), cell)
+                    )
             work = os.path.join(cache_dir, fold, old)
             if os.path.isdir(work):
                 moves.append((work, os.path.join(cache_dir, fold, new)))
-    return moves, cells
+    return moves, rewrites
 
 
 def adopt(campaign, sweep_name, fold, row, variant, output_dir, cache_dir, root):
@@ -140,8 +145,9 @@ def adopt(campaign, sweep_name, fold, row, variant, output_dir, cache_dir, root)
     renames = {row: keep}
     for other in sweep["variants"]:
         if other["row"] == row:
-            renames[variant_name(other)] = keep + variant_name(other)[len(row) :]
-    moves, cells = _moves(campaign, renames, output_dir, cache_dir, root)
+            name = variant_name(other)
+            renames[name] = keep + name[len(row) :]
+    moves, rewrites = _moves(campaign, renames, output_dir, cache_dir, root)
     sources = {source for source, _ in moves}
     seed0 = [
         os.path.join(output_dir, "cells", fold, row),
@@ -153,14 +159,7 @@ def adopt(campaign, sweep_name, fold, row, variant, output_dir, cache_dir, root)
 
     for source, target in moves:
         os.rename(source, target)
-    for name_fold, name, seed in cells:
-        path = os.path.join(output_dir, "cells", name_fold, name, f"seed{seed}.json")
-        with open(path) as f:
-            cell = json.load(f)
-        cell["row"] = name
-        if "model" in cell:
-            model = model_file(output_dir, name_fold, name, seed)
-            cell["model"] = os.path.relpath(model, root)
+    for path, cell in rewrites:
         record_json(path, cell)
 
     old = campaign["rows"][row]
