@@ -1,8 +1,9 @@
 """The CamVid campaign's tables, built from committed cell files only.
 
 Writes `results.json` (rows, paired differences with 95% t-intervals, gap
-closed, the cross-sequence block, sweeps), `README_table.md` (included by
-hand in the README) and `curves.png` (val mIoU against epochs).
+closed, each target met or not, the cross-sequence block, sweeps),
+`README_table.md` (included by hand in the README) and `curves.png` (val
+mIoU against epochs).
 """
 
 import glob
@@ -110,6 +111,39 @@ def fold_summary(campaign, cells):
     ):
         gap = rows["teacher"]["miou"] - rows[base]["miou"]
         out["gap_closed"] = (rows[ours]["miou"] - rows[base]["miou"]) / gap
+    out["targets"] = targets(campaign, out["paired"])
+    return out
+
+
+def targets(campaign, paired_lines):
+    """Each of campaign.json's targets against one fold's paired lines.
+
+    `met` is None while a line lacks some of the campaign's seeds: a verdict
+    on part of the seeds would be read as the verdict.
+    """
+    goal, ours, base = campaign["targets"], campaign["ours"], campaign["baseline"]
+    checks = {
+        "ours_minus_baseline_mean": (base, "mean"),
+        "ours_minus_baseline_every_seed": (base, "min"),
+        **{f"ours_minus_{p}_mean": (p, "mean") for p in campaign["peers"]},
+    }
+    out = {}
+    for name, (other, stat) in checks.items():
+        line = paired_lines.get(f"{ours} - {other}")
+        if line is None:
+            continue
+        threshold = goal[name if other == base else "ours_minus_peer_mean"]
+        if stat == "mean":
+            value, met = line["mean"], line["mean"] >= threshold
+        else:  # "positive on every seed": strictly above
+            value = min(line["diff"])
+            met = value > threshold
+        complete = line["seeds"] == campaign["seeds"]
+        out[name] = {
+            "value": value,
+            "target": threshold,
+            "met": met if complete else None,
+        }
     return out
 
 
@@ -146,6 +180,15 @@ def _markdown(summary, names):
             lines.append(f"| {name} | {_fmt(p['diff'])} | {p['mean']:+.2f} | {ci} |")
     if "gap_closed" in summary:
         lines += ["", f"Gap closed: {summary['gap_closed']:.3f}"]
+    if summary.get("targets"):
+        lines += ["", "| target | value | needs | verdict |", "|---|---|---|---|"]
+        verdicts = {True: "met", False: "**not met**", None: "open: seeds missing"}
+        for name, t in summary["targets"].items():
+            sign = ">" if name.endswith("every_seed") else ">="
+            lines.append(
+                f"| {name} | {t['value']:+.2f} | {sign} {t['target']:+.1f} | "
+                f"{verdicts[t['met']]} |"
+            )
     return lines
 
 
@@ -205,7 +248,12 @@ def write_tables(campaign, output_dir):
             if row in cells:  # the same seeds with the row's own setting
                 sweeps[name]["minus_row"] = paired(variant, cells[row])
                 minus_row[f"{name} - {row}"] = sweeps[name]["minus_row"]
-        block = {**summary["rows"], "paired": summary["paired"], "sweeps": sweeps}
+        block = {
+            **summary["rows"],
+            "paired": summary["paired"],
+            "targets": summary["targets"],
+            "sweeps": sweeps,
+        }
         if "gap_closed" in summary:
             block["gap_closed"] = summary["gap_closed"]
         if fold == "val":

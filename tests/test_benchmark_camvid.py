@@ -168,11 +168,31 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
         assert block["paired"]["kd - student"]["diff"] == pytest.approx([1, -2, 1])
         # (42.67 - 40) / (60 - 40)
         assert block["gap_closed"] == pytest.approx((8 / 3) / 20)
+        goals = block["targets"]
+        assert goals["ours_minus_baseline_mean"]["met"]  # +2.67 >= +2.0
+        assert goals["ours_minus_baseline_every_seed"]["value"] == pytest.approx(2.0)
+        assert goals["ours_minus_kd_mean"]["met"]
+        assert "ours_minus_skd_mean" not in goals  # no skd cells: nothing to judge
     assert "gap_closed" in results["cross_sequence"]
     (tmp_path / "cells" / "cross_sequence" / "pfs+imitation" / "seed2.json").unlink()
     write_tables(campaign, str(tmp_path))
     results = json.loads((tmp_path / "results.json").read_text())
     assert "gap_closed" not in results["cross_sequence"]  # seeds 0-1 against 0-2
+    # Seeds 0-1 only: +3.0 and +2.0 would pass, but no verdict on part of the seeds.
+    assert results["cross_sequence"]["targets"]["ours_minus_baseline_mean"] == {
+        "value": pytest.approx(2.5),
+        "target": 2.0,
+        "met": None,
+    }
+    _cell(tmp_path, "cross_sequence", "pfs+imitation", 2, 0.37)  # -1.0 on seed 2
+    write_tables(campaign, str(tmp_path))
+    goals = json.loads((tmp_path / "results.json").read_text())["cross_sequence"][
+        "targets"
+    ]
+    assert goals["ours_minus_baseline_mean"]["value"] == pytest.approx(4 / 3)
+    assert goals["ours_minus_baseline_mean"]["met"] is False
+    assert goals["ours_minus_baseline_every_seed"]["met"] is False
+    assert goals["ours_minus_kd_mean"]["met"] is True  # 41.33 vs 40.0
     variant = results["sweeps"]["kd@loss_weights.kd=2.0"]
     assert variant["miou"] == pytest.approx(30.0)
     assert variant["minus_row"]["seeds"] == [0]  # paired with kd's seed 0
@@ -181,6 +201,7 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
     table = (tmp_path / "README_table.md").read_text()
     assert "| pfs+imitation - student | 3.00, 2.00, 3.00 | +2.67 |" in table
     assert "| kd@loss_weights.kd=2.0 - kd | -11.00 | -11.00 | - |" in table
+    assert "| ours_minus_baseline_mean | +1.33 | >= +2.0 | **not met** |" in table
     assert (tmp_path / "curves.png").is_file()
 
 
