@@ -123,16 +123,22 @@ def targets(campaign, paired_lines):
     """
     goal, ours, base = campaign["targets"], campaign["ours"], campaign["baseline"]
     checks = {
-        "ours_minus_baseline_mean": (base, "mean"),
-        "ours_minus_baseline_every_seed": (base, "min"),
-        **{f"ours_minus_{p}_mean": (p, "mean") for p in campaign["peers"]},
+        "ours_minus_baseline_mean": (base, "mean", goal["ours_minus_baseline_mean"]),
+        "ours_minus_baseline_every_seed": (
+            base,
+            "min",
+            goal["ours_minus_baseline_every_seed"],
+        ),
+        **{
+            f"ours_minus_{p}_mean": (p, "mean", goal["ours_minus_peer_mean"])
+            for p in campaign["peers"]
+        },
     }
     out = {}
-    for name, (other, stat) in checks.items():
+    for name, (other, stat, threshold) in checks.items():
         line = paired_lines.get(f"{ours} - {other}")
         if line is None:
             continue
-        threshold = goal[name if other == base else "ours_minus_peer_mean"]
         if stat == "mean":
             value, met = line["mean"], line["mean"] >= threshold
         else:  # "positive on every seed": strictly above
