@@ -182,6 +182,15 @@ class Distiller(keras.Model):
     def metrics(self):
         return [*self.trackers.values(), self.iou]
 
+    def fit(self, *args, **kwargs):
+        # Keras builds the optimizer before fit() only under a non-default
+        # strategy; otherwise its slots are created in the first trace of
+        # `train_step`, and tf.function then traces the whole step again.
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+        return super().fit(*args, **kwargs)
+
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)["logits"]
 
