@@ -38,6 +38,14 @@ class ExperimentConfig:
         preflight: before training, decode every image and label map of
             both splits and check sizes and label values (a few seconds for
             CamVid), so that a bad file is named before the first step.
+        labeled_fraction: keep the labels of this fraction of the training
+            images, drawn by `seed` (the same images in every run of a seed);
+            the rest train as unlabelled images, through the distillation
+            terms only. In (0, 1].
+        unlabeled_images: training images without labels, streamed with the
+            labelled ones (one shuffled stream): for `"synthetic"`, a count
+            of extra generated images; for `"list_file"`, a folder of images
+            or a text file with one image path a line (relative to it).
         crop_size: training crop `(height, width)`; `None`: no augmentation.
         scale_range: random scale range of the training augmentation.
         flip: random horizontal flips in training.
@@ -56,7 +64,11 @@ class ExperimentConfig:
             distillation terms (see `keras_pfs.losses.names()`).
         loss_weights: `{registry name: weight}`; missing names take the
             Distiller's defaults.
-        ce_weight: weight of the cross-entropy on labels.
+        ce_weight: weight of the cross-entropy on labels; 0 for a
+            teacher-only run.
+        distill_pixels: where the distillation terms apply, `"all"` pixels
+            (void ones and unlabelled images included) or only the
+            `"labeled"` ones; see `keras_pfs.Distiller`.
         feature_layer: layer of both teacher and student whose output the
             feature terms (`pfs`, `skd`, `ifvd`) distil, e.g. `"aspp"` or
             `"low_level_relu"` of the DeepLabV3+ presets (see
@@ -86,6 +98,8 @@ class ExperimentConfig:
     num_train_images: int = 512
     num_val_images: int = 128
     preflight: bool = True
+    labeled_fraction: float = 1.0
+    unlabeled_images: str | int | None = None
     crop_size: tuple | None = None
     scale_range: tuple = (0.5, 2.0)
     flip: bool = True
@@ -103,6 +117,7 @@ class ExperimentConfig:
     )
     loss_weights: dict = dataclasses.field(default_factory=dict)
     ce_weight: float = 1.0
+    distill_pixels: str = "all"
     feature_layer: str | None = None
     jit_compile: bool = False
     strategy: str = "auto"
@@ -123,6 +138,34 @@ class ExperimentConfig:
                 f"num_classes={self.num_classes}."
             )
         self._check_losses()
+        self._check_unlabeled()
+
+    def _check_unlabeled(self):
+        if self.labeled_fraction < 1.0 and self.dataset == "tfds":
+            raise ValueError(
+                f"Config key labeled_fraction={self.labeled_fraction}: not "
+                "available for dataset 'tfds' (its size is not known up front)."
+            )
+        source = self.unlabeled_images
+        if source is None:
+            return
+        if self.dataset == "synthetic":
+            if _integer(1)(source):
+                raise ValueError(
+                    f"Config key unlabeled_images={source!r}: for dataset "
+                    "'synthetic' it is a count of extra images, an integer >= 1."
+                )
+        elif self.dataset != "list_file":
+            raise ValueError(
+                f"Config key unlabeled_images: dataset {self.dataset!r} takes no "
+                "unlabelled images; use 'list_file' or 'synthetic' (or "
+                "labeled_fraction)."
+            )
+        elif not isinstance(source, str) or not source:
+            raise ValueError(
+                f"Config key unlabeled_images={source!r}: expected a folder or a "
+                "list file of image paths."
+            )
 
     def _check_losses(self):
         # Imported here: the loss registry needs Keras, loading a config not.
@@ -166,6 +209,12 @@ def _number(minimum, strictly=False):
         return None
 
     return check
+
+
+def _fraction(value):
+    if _number(0, strictly=True)(value) or value > 1:
+        return "expected a number in (0, 1]"
+    return None
 
 
 def _choice(*options):
@@ -278,6 +327,8 @@ _CHECKS = {
     "num_train_images": _integer(1),
     "num_val_images": _integer(1),
     "preflight": _flag,
+    "labeled_fraction": _fraction,
+    "unlabeled_images": lambda value: None,  # checked with the dataset
     "crop_size": _size(optional=True),
     "scale_range": _scale_range,
     "flip": _flag,
@@ -293,6 +344,7 @@ _CHECKS = {
     "distillation_losses": _loss_dict,
     "loss_weights": _weight_dict,
     "ce_weight": _number(0),
+    "distill_pixels": _choice("all", "labeled"),
     "feature_layer": _text(optional=True),
     "jit_compile": _flag,
     "strategy": _text(),

@@ -19,6 +19,13 @@ DEFAULT_LOSS_WEIGHTS = {"pfs": 10.0, "imitation": 1.0}
 
 _REQUIRED_OUTPUTS = ("logits", "features")
 
+# Where the distillation terms apply: "all" pixels (void and unlabelled
+# images included: the teacher has a prediction everywhere) or only the
+# "labeled" ones. "all" is the default: with partly labelled data,
+# "labeled" silences the teacher on every unlabelled image (see the
+# README's "Distilling beyond the labels" for the measurements).
+DISTILL_PIXELS = ("all", "labeled")
+
 
 def _output_spec(model, role):
     """The model's output structure, checked to be the two-output dict."""
@@ -42,7 +49,11 @@ def _output_spec(model, role):
 
 
 def _class_ids(labels):
-    """int32 labels; float labels are refused, not truncated (2.7 -> 2)."""
+    """int32 `(B, H, W)` labels; float labels are refused, not truncated
+    (2.7 -> 2); `(B, H, W, 1)` labels (as Keras's sparse losses take them)
+    lose their last axis."""
+    if len(labels.shape) == 4 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
     dtype = keras.backend.standardize_dtype(labels.dtype)
     if "int" not in dtype:
         raise ValueError(
@@ -97,7 +108,13 @@ class Distiller(keras.Model):
         loss_weights: dict `{name: weight}` for the distillation terms;
             missing names take `DEFAULT_LOSS_WEIGHTS` (else 1.0).
         ce_weight: weight of the cross-entropy on the labels.
-        ignore_class: void label id, left out of every loss and of mIoU.
+        ignore_class: void label id, left out of the cross-entropy and mIoU.
+        distill_pixels: where the distillation terms apply: `"all"` (every
+            pixel, void ones and images without labels included) or
+            `"labeled"` (only pixels with a class label). It sets the `mask`
+            every loss receives. Losses that need labels (IFVD's class
+            prototypes) use labelled pixels only either way; `pseudo_label`
+            needs `"all"`, as it acts where there is no label.
         synchronized_batch_norm: make the student's `BatchNormalization`
             layers compute batch statistics over all replicas, so that a
             multi-replica step equals the single-device step on the global
@@ -128,10 +145,16 @@ class Distiller(keras.Model):
         loss_weights=None,
         ce_weight=1.0,
         ignore_class=255,
+        distill_pixels="all",
         synchronized_batch_norm=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if distill_pixels not in DISTILL_PIXELS:
+            raise ValueError(
+                f"Distiller: distill_pixels={distill_pixels!r}; expected one of "
+                f"{', '.join(repr(d) for d in DISTILL_PIXELS)}."
+            )
         student_spec = _output_spec(student, "student")
         num_classes = student_spec["logits"].shape[-1]
         if distillation_losses is None:
@@ -157,6 +180,7 @@ class Distiller(keras.Model):
         self.synchronized_batch_norm = synchronized_batch_norm
         self.num_classes = num_classes
         self.ignore_class = ignore_class
+        self.distill_pixels = distill_pixels
         self.ce_weight = ce_weight
         self.distillation_losses = {
             name: losses_lib.get(loss) for name, loss in distillation_losses.items()
@@ -194,16 +218,41 @@ class Distiller(keras.Model):
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)["logits"]
 
+    def _ce_scale(self, labeled):
+        """Global batch size over the labelled images in it (1 when all are).
+
+        Per-image CE times this factor, averaged over the global batch, is
+        the mean CE over the batch's labelled images: images without labels
+        dilute nothing, so the CE keeps its weight against the distillation
+        terms whatever fraction of a batch is labelled. Counted over all
+        replicas, so 1 and N replicas agree.
+        """
+        count = ops.sum(labeled)
+        batch = ops.cast(ops.shape(labeled)[0], "float32")
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            count = context.all_reduce("sum", count)
+            batch = batch * context.num_replicas_in_sync
+        return batch / ops.maximum(count, 1.0)
+
+    def _unpack(self, data):
+        """`(images, class-id labels)`; a batch of images alone gets labels
+        that are void everywhere."""
+        images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if labels is None:
+            labels = ops.full(ops.shape(images)[:3], self.ignore_class, "int32")
+        return images, _class_ids(labels)
+
     def _terms(self, images, labels, student_outputs):
-        """Per-image loss terms `{name: (B,)}`, the class-id labels, the
-        student's logits used for mIoU and the teacher's (`None` without
-        distillation losses), both at the labels' size."""
-        labels = _class_ids(labels)
+        """Per-image loss terms `{name: (B,)}`, the student's logits used for
+        mIoU and the teacher's (`None` without distillation losses), both at
+        the labels' size."""
         teacher_logits = None
         # Under a mixed precision policy the models compute in float16 or
         # bfloat16; the losses (squared cosine differences, KL, softmax) need
         # float32 to stay accurate, and are computed from float32 casts.
         logits = match_grid(labels, ops.cast(student_outputs["logits"], "float32"))
+        labeled_pixels = valid_mask(labels, self.ignore_class)
         terms = {"ce": segmentation_cross_entropy(labels, logits, self.ignore_class)}
         if self.distillation_losses:
             teacher_outputs = self.teacher(images, training=False)
@@ -220,17 +269,20 @@ class Distiller(keras.Model):
                 "logits": logits,
                 "features": ops.cast(student_outputs["features"], "float32"),
             }
-            mask = valid_mask(labels, self.ignore_class)
+            mask = labeled_pixels
+            if self.distill_pixels == "all":
+                mask = ops.ones_like(labeled_pixels)
             for name, loss in self.distillation_losses.items():
                 terms[name] = ops.cast(
                     loss.compute_loss(teacher_outputs, student_view, labels, mask),
                     "float32",
                 )
-        total = self.ce_weight * terms["ce"]
+        labeled = ops.max(labeled_pixels, axis=(1, 2))
+        total = self.ce_weight * terms["ce"] * self._ce_scale(labeled)
         for name in self.distillation_losses:
             total = total + self.loss_weights[name] * terms[name]
         terms["loss"] = total
-        return terms, labels, logits, teacher_logits
+        return terms, logits, teacher_logits
 
     def loss_terms(self, images, labels, training=False):
         """Per-image loss terms of one batch, as the training step sees them,
@@ -238,7 +290,8 @@ class Distiller(keras.Model):
 
         Args:
             images: float32 `(B, H, W, 3)`.
-            labels: int `(B, H, W)` class ids, void = `ignore_class`.
+            labels: int `(B, H, W)` class ids, void = `ignore_class`, or
+                `None` for images without labels.
             training: run the student in training mode (batch statistics),
                 as `train_step` does; its BatchNorm moving statistics then
                 move too.
@@ -246,17 +299,23 @@ class Distiller(keras.Model):
         Returns:
             `(terms, teacher_logits)`: `terms` is `{"ce": (B,), <one entry
             per distillation loss>: (B,), "loss": (B,)}`, unweighted except
-            `"loss"`, the weighted total; `teacher_logits` is float32
+            `"loss"`, the weighted total whose mean over the batch is the
+            training loss (its CE is scaled to the mean over the batch's
+            labelled images, see `fit`); `teacher_logits` is float32
             `(B, H, W, K)` at the labels' size, or `None` without
             distillation losses.
         """
+        images, labels = self._unpack((images, labels))
         student_outputs = self.student(images, training=training)
-        terms, _, _, teacher_logits = self._terms(images, labels, student_outputs)
+        terms, _, teacher_logits = self._terms(images, labels, student_outputs)
         return terms, teacher_logits
 
     def _update_metrics(self, terms, labels, logits):
+        # The logged CE is the mean over labelled images only.
+        labeled = ops.max(valid_mask(labels, self.ignore_class), axis=(1, 2))
         for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name])
+            weight = labeled if name == "ce" else None
+            tracker.update_state(terms[name], sample_weight=weight)
         self.iou.update_state(labels, logits)
         return {m.name: m.result() for m in self.metrics}
 
@@ -281,11 +340,11 @@ class Distiller(keras.Model):
                 layer.synchronized = value
 
     def train_step(self, data):
-        images, labels = data[0], data[1]
+        images, labels = self._unpack(data)
         with tf.GradientTape() as tape:
             with self._batch_norm_synchronized():
                 student_outputs = self.student(images, training=True)
-            terms, labels, logits, _ = self._terms(images, labels, student_outputs)
+            terms, logits, _ = self._terms(images, labels, student_outputs)
             # Sum over this replica's images / the global batch: gradients are
             # summed over replicas, so this equals the single-device step.
             loss = tf.nn.compute_average_loss(terms["loss"])
@@ -299,9 +358,9 @@ class Distiller(keras.Model):
         return self._update_metrics(terms, labels, logits)
 
     def test_step(self, data):
-        images, labels = data[0], data[1]
+        images, labels = self._unpack(data)
         student_outputs = self.student(images, training=False)
-        terms, labels, logits, _ = self._terms(images, labels, student_outputs)
+        terms, logits, _ = self._terms(images, labels, student_outputs)
         return self._update_metrics(terms, labels, logits)
 
     def get_config(self):
@@ -317,6 +376,7 @@ class Distiller(keras.Model):
             "loss_weights": self.loss_weights,
             "ce_weight": self.ce_weight,
             "ignore_class": self.ignore_class,
+            "distill_pixels": self.distill_pixels,
             "synchronized_batch_norm": self.synchronized_batch_norm,
         }
 

@@ -151,6 +151,15 @@ def check_finished_run(workdir, values, overridden=()):
             )
 
 
+def models_root(campaign, key):
+    """Where the campaign's fold teachers (`teacher_dir`) or committed models
+    (`models_dir`) are: the campaign's path relative to the repository, else
+    `<output_dir>/models`, always for smoke runs (`--set`)."""
+    if key in campaign and not FLAGS.set:
+        return os.path.join(ROOT, campaign[key])
+    return os.path.join(FLAGS.output_dir, "models")
+
+
 def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
     """Runs (or resumes) one cell unless its result file exists; returns it."""
     cell_path = os.path.join(FLAGS.output_dir, "cells", fold, name, f"seed{seed}.json")
@@ -158,7 +167,7 @@ def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
         print(f"done: {fold}/{name}/seed{seed}", flush=True)
         with open(cell_path) as f:
             return json.load(f)
-    teacher = os.path.join(FLAGS.output_dir, "models", fold, "teacher.keras")
+    teacher = os.path.join(models_root(campaign, "teacher_dir"), fold, "teacher.keras")
     distilled = bool(recipe.get("distillation_losses"))
     if distilled and not os.path.isfile(teacher):
         raise ValueError(
@@ -187,7 +196,11 @@ def run_cell(campaign, fold, name, recipe, seed, splits, data_dir):
     check_finished_run(workdir, values, {s.split("=", 1)[0] for s in FLAGS.set})
     cell = _record(workdir, fold, name, recipe, seed, command, clock)
     if name in campaign["commit_models"].get(fold, []):
-        model = model_file(FLAGS.output_dir, fold, name, seed)
+        model = os.path.join(
+            models_root(campaign, "models_dir"),
+            fold,
+            os.path.basename(model_file(FLAGS.output_dir, fold, name, seed)),
+        )
         os.makedirs(os.path.dirname(model), exist_ok=True)
         if not os.path.isfile(model):  # committed models are never replaced
             shutil.copyfile(os.path.join(workdir, "model.keras"), model)

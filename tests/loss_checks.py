@@ -13,12 +13,14 @@ VOID = 255
 def distillation_inputs(rng, batch=3, num_classes=3, label_size=(6, 6)):
     """Float64 `(teacher_outputs, student_outputs, labels, mask)` as the
     `Distiller` passes them: logits at the labels' size, the student's
-    features on a coarser grid and narrower than the teacher's, void pixels,
-    and a last image without any labelled pixel."""
+    features on a coarser grid and narrower than the teacher's, void pixels
+    (mask 0), and a last image without labels whose every pixel is distilled
+    (mask 1, as with the Distiller's `distill_pixels="all"`)."""
     labels = rng.integers(0, num_classes, size=(batch, *label_size))
     labels[rng.uniform(size=labels.shape) < 0.2] = VOID
     labels[-1] = VOID
     mask = (labels != VOID).astype(np.float64)
+    mask[-1] = 1.0
 
     def outputs(grid, channels):
         return {

@@ -177,6 +177,19 @@ def intra_class_variation(teacher, student, labels, mask, num_classes):
     return out
 
 
+def pseudo_label(teacher_logits, student_logits, labels, mask, threshold):
+    """CE against the teacher's argmax on unlabelled, masked-in pixels whose
+    teacher probability is >= threshold, over the unlabelled pixel count."""
+    num_classes = teacher_logits.shape[-1]
+    unlabeled = ((labels < 0) | (labels >= num_classes)) * mask
+    p_teacher = softmax(teacher_logits)
+    target = p_teacher.argmax(-1)
+    keep = p_teacher.max(-1) >= threshold
+    log_p = np.log(softmax(student_logits))
+    ce = -np.take_along_axis(log_p, target[..., None], axis=-1)[..., 0]
+    return masked_mean(ce * keep, unlabeled)
+
+
 # registry name -> (constructor arguments used by the shared checks, the
 # float64 reference of `compute_loss(teacher, student, labels, mask)` given
 # those arguments[, the same with the terms the loss holds constant under
@@ -215,6 +228,12 @@ LOSS_REFERENCES = {
         {"method": "gram"},  # the default; "dense" in test_pixel_similarity
         lambda t, s, labels, mask, method: dense_pixel_similarity(
             t["features"], s["features"]
+        ),
+    ),
+    "pseudo_label": (
+        {"threshold": 0.5},
+        lambda t, s, labels, mask, threshold: pseudo_label(
+            t["logits"], s["logits"], labels, mask, threshold
         ),
     ),
     "skd": (

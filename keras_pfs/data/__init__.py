@@ -7,14 +7,18 @@ Readers validate labels and name the offending file when they are out of range.
 
 from keras_pfs.data.augment import Augmentation
 from keras_pfs.data.image_files import read_image, read_label, read_pair
-from keras_pfs.data.list_file import list_file_dataset, read_list_file
+from keras_pfs.data.list_file import (
+    list_file_dataset,
+    read_image_list,
+    read_list_file,
+)
 from keras_pfs.data.palette import (
     CAMVID_PALETTE,
     class_palette,
     voc_colormap,
     voc_colours_to_ids,
 )
-from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.pipeline import labeled_subset, make_pipeline
 from keras_pfs.data.preflight import check_files
 from keras_pfs.data.synthetic import (
     SHAPES,
@@ -45,11 +49,13 @@ __all__ = [
     "assert_labels",
     "check_files",
     "check_labels",
+    "labeled_subset",
     "list_file_dataset",
     "make_pipeline",
     "make_synthetic_arrays",
     "oxford_iiit_pet_labels",
     "read_image",
+    "read_image_list",
     "read_label",
     "read_list_file",
     "read_pair",

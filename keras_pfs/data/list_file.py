@@ -4,8 +4,10 @@ import os
 
 import tensorflow as tf
 
-from keras_pfs.data.image_files import read_pair, require_pair
-from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.image_files import read_image, read_pair, require_pair
+from keras_pfs.data.pipeline import labeled_subset, make_pipeline
+
+_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
 def read_pair_list(path, kind, to_paths):
@@ -81,6 +83,63 @@ def read_list_file(list_file):
     return read_pair_list(list_file, "List file", to_paths)
 
 
+def read_image_list(source):
+    """The image paths of a source of unlabelled images.
+
+    Args:
+        source: a folder (its image files, sorted by name, not recursive) or
+            a text file with one image path a line, relative to its folder.
+
+    Returns:
+        A list of image paths.
+
+    Raises:
+        ValueError: naming the source, line or file: a missing path, a line
+            with more than one field (a label: unlabelled images have none),
+            or no images at all.
+
+    Example:
+    ```python
+    paths = read_image_list("camvid/unlabelled.txt")
+    ```
+    """
+    if os.path.isdir(source):
+        paths = [
+            os.path.join(source, name)
+            for name in sorted(os.listdir(source))
+            if name.lower().endswith(_IMAGE_EXTENSIONS)
+        ]
+        if not paths:
+            raise ValueError(
+                f"Unlabelled-image folder {source} holds no "
+                f"{'/'.join(_IMAGE_EXTENSIONS)} files."
+            )
+        return paths
+    if not os.path.isfile(source):
+        raise ValueError(f"Unlabelled-image source {source} does not exist.")
+    root = os.path.dirname(os.path.abspath(source))
+    paths = []
+    with open(source) as lines:
+        for number, line in enumerate(lines, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            where = f"{source}:{number}"
+            if len(fields) != 1:
+                raise ValueError(
+                    f"{where}: an unlabelled-image list holds one image path a "
+                    f"line, got {len(fields)} fields ({line.strip()!r}); "
+                    "labelled pairs belong in the training list file."
+                )
+            path = os.path.join(root, fields[0])
+            if not os.path.isfile(path):
+                raise ValueError(f"{where}: file {path} does not exist.")
+            paths.append(path)
+    if not paths:
+        raise ValueError(f"Unlabelled-image list {source} lists no images.")
+    return paths
+
+
 def list_file_dataset(
     list_file,
     num_classes,
@@ -89,6 +148,8 @@ def list_file_dataset(
     training=False,
     augment=None,
     seed=None,
+    labeled_fraction=1.0,
+    unlabeled_images=(),
 ):
     """Streams the pairs of a list file (e.g. CamVid's `train.txt`).
 
@@ -106,6 +167,12 @@ def list_file_dataset(
             partial batch.
         augment: optional `Augmentation`, used only when `training`.
         seed: seeds shuffling and augmentation; `None` for fresh randomness.
+        labeled_fraction: keep the labels of this fraction of the listed
+            images, drawn by `seed` (see `labeled_subset`); the others are
+            used as unlabelled images.
+        unlabeled_images: paths of images without labels (see
+            `read_image_list`), streamed with the pairs; their labels are
+            void.
 
     Returns:
         A dataset of `(images, labels)`: float32 `[B, H, W, 3]` in 0..255 and
@@ -120,16 +187,36 @@ def list_file_dataset(
     ```
     """
     image_paths, label_paths = read_list_file(list_file)
+    labeled = None
+    if labeled_fraction < 1.0 or unlabeled_images:
+        labeled = labeled_subset(
+            len(image_paths), labeled_fraction, seed, len(unlabeled_images)
+        )
+    # An empty label path marks an image without a label file.
+    image_paths = [*image_paths, *unlabeled_images]
+    label_paths = [*label_paths, *[""] * len(unlabeled_images)]
     records = tf.data.Dataset.from_tensor_slices((image_paths, label_paths))
+
+    def load(image_path, label_path):
+        def pair():
+            return read_pair(image_path, label_path, num_classes, ignore_class)
+
+        def image_alone():
+            image = read_image(image_path)
+            return image, tf.fill(tf.shape(image)[:2], tf.constant(ignore_class))
+
+        if not unlabeled_images:
+            return pair()
+        return tf.cond(tf.equal(label_path, ""), image_alone, pair)
+
     return make_pipeline(
         records,
-        lambda image_path, label_path: read_pair(
-            image_path, label_path, num_classes, ignore_class
-        ),
+        load,
         batch_size=batch_size,
         training=training,
         augment=augment,
         ignore_class=ignore_class,
         seed=seed,
         shuffle_buffer=len(image_paths),
+        labeled=labeled,
     )

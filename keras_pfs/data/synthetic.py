@@ -16,7 +16,7 @@ void band one pixel wide on each side (the ignore class) outlines every shape.
 import numpy as np
 import tensorflow as tf
 
-from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.pipeline import labeled_subset, make_pipeline
 from keras_pfs.data.validation import check_labels
 
 # Class `i + 1` is `SHAPES[i]`; class 0 is the background. Every shape is
@@ -205,6 +205,8 @@ def synthetic_dataset(
     training=False,
     augment=None,
     ignore_class=255,
+    labeled_fraction=1.0,
+    num_unlabeled=0,
 ):
     """The synthetic dataset as a batched `tf.data.Dataset`.
 
@@ -223,6 +225,11 @@ def synthetic_dataset(
             partial batch.
         augment: optional `Augmentation`, used only when `training`.
         ignore_class: label of the void band around shapes.
+        labeled_fraction: keep the labels of this fraction of the images,
+            drawn by `seed` (see `keras_pfs.data.labeled_subset`); the others
+            are used as unlabelled images.
+        num_unlabeled: further images of the same kind, generated apart from
+            every split, streamed without labels (void everywhere).
 
     Returns:
         A dataset of `(images, labels)`: float32 `[B, H, W, 3]` in 0..255 and
@@ -244,6 +251,21 @@ def synthetic_dataset(
         ignore_class=ignore_class,
     )
     check_labels(labels, num_classes, ignore_class, source="synthetic arrays")
+    labeled = None
+    if labeled_fraction < 1.0 or num_unlabeled:
+        labeled = labeled_subset(num_images, labeled_fraction, seed, num_unlabeled)
+        # Entropy no split uses: these images are in no split.
+        extra, _ = make_synthetic_arrays(
+            num_unlabeled,
+            image_size=image_size,
+            num_classes=num_classes,
+            seed=(seed, len(SPLITS)),
+            ignore_class=ignore_class,
+        )
+        images = np.concatenate([images, extra])
+        labels = np.concatenate(
+            [labels, np.full(extra.shape[:3], ignore_class, labels.dtype)]
+        )
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     return make_pipeline(
         dataset,
@@ -253,5 +275,6 @@ def synthetic_dataset(
         augment=augment,
         ignore_class=ignore_class,
         seed=seed,
-        shuffle_buffer=num_images,
+        shuffle_buffer=len(images),
+        labeled=labeled,
     )

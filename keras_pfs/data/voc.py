@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from keras_pfs.data.image_files import read_pair
 from keras_pfs.data.list_file import read_pair_list
-from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.pipeline import labeled_subset, make_pipeline
 
 VOC_CLASS_NAMES = (
     "background",
@@ -79,6 +79,7 @@ def voc_dataset(
     augment=None,
     seed=None,
     label_dir="SegmentationClass",
+    labeled_fraction=1.0,
 ):
     """Streams Pascal VOC 2012 segmentation (21 classes, 0 = background).
 
@@ -97,6 +98,9 @@ def voc_dataset(
         augment: optional `Augmentation`, used only when `training`.
         seed: seeds shuffling and augmentation; `None` for fresh randomness.
         label_dir: folder of label PNGs under `root`.
+        labeled_fraction: keep the labels of this fraction of the images,
+            drawn by `seed` (see `keras_pfs.data.labeled_subset`); the others
+            are used as unlabelled images.
 
     Returns:
         A dataset of `(images, labels)`: float32 `[B, H, W, 3]` in 0..255 and
@@ -124,4 +128,7 @@ def voc_dataset(
         ignore_class=ignore_class,
         seed=seed,
         shuffle_buffer=len(image_paths),
+        labeled=labeled_subset(len(image_paths), labeled_fraction, seed)
+        if labeled_fraction < 1.0
+        else None,
     )

@@ -22,6 +22,7 @@ from keras_pfs.losses.pairwise_similarity import (
     pairwise_similarity_loss,
 )
 from keras_pfs.losses.pixel_kd import PixelKDLoss, pixel_kd_loss
+from keras_pfs.losses.pseudo_label import PseudoLabelLoss, pseudo_label_loss
 from keras_pfs.losses.pixel_similarity import PixelSimilarityLoss, pixel_similarity_loss
 from keras_pfs.losses.weighted_imitation import (
     WeightedImitationLoss,
@@ -35,6 +36,7 @@ _REGISTRY = {
     "imitation": WeightedImitationLoss,
     "kd": PixelKDLoss,
     "pfs": PixelSimilarityLoss,
+    "pseudo_label": PseudoLabelLoss,
     "skd": PairwiseSimilarityLoss,
 }
 
@@ -71,6 +73,7 @@ __all__ = [
     "PairwiseSimilarityLoss",
     "PixelKDLoss",
     "PixelSimilarityLoss",
+    "PseudoLabelLoss",
     "SegmentationCrossEntropy",
     "WeightedImitationLoss",
     "channel_wise_loss",
@@ -81,6 +84,7 @@ __all__ = [
     "pairwise_similarity_loss",
     "pixel_kd_loss",
     "pixel_similarity_loss",
+    "pseudo_label_loss",
     "segmentation_cross_entropy",
     "valid_mask",
     "weighted_imitation_loss",

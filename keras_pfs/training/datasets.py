@@ -5,6 +5,15 @@ import os
 from keras_pfs import data
 
 
+def unlabeled_paths(config):
+    """The paths of the config's unlabelled list-file images (empty without
+    `unlabeled_images`); a relative source is taken from the working
+    directory."""
+    if config.dataset != "list_file" or config.unlabeled_images is None:
+        return []
+    return data.read_image_list(config.unlabeled_images)
+
+
 def _split_reader(config):
     """`read(split_name, training) -> tf.data.Dataset` for the config."""
     augment = None
@@ -26,6 +35,12 @@ def _split_reader(config):
             "seed": config.seed,
         }
 
+    def labels(training):
+        # Hidden labels and unlabelled images are for training only.
+        if not training:
+            return {}
+        return {"labeled_fraction": config.labeled_fraction}
+
     if config.dataset == "synthetic":
         sizes = {"train": config.num_train_images, "val": config.num_val_images}
         return lambda name, training: data.synthetic_dataset(
@@ -33,19 +48,24 @@ def _split_reader(config):
             num_images=sizes.get(name, config.num_val_images),
             image_size=config.image_size,
             num_classes=config.num_classes,
+            num_unlabeled=(config.unlabeled_images or 0) if training else 0,
+            **labels(training),
             **common(training),
         )
     if not config.data_dir and config.dataset in ("list_file", "voc"):
         raise ValueError(f"Config key data_dir is required for {config.dataset!r}.")
     if config.dataset == "list_file":
+        unlabeled = unlabeled_paths(config)
         return lambda name, training: data.list_file_dataset(
             os.path.join(config.data_dir, f"{name}.txt"),
             num_classes=config.num_classes,
+            unlabeled_images=unlabeled if training else (),
+            **labels(training),
             **common(training),
         )
     if config.dataset == "voc":
         return lambda name, training: data.voc_dataset(
-            config.data_dir, split=name, **common(training)
+            config.data_dir, split=name, **labels(training), **common(training)
         )
     if config.dataset == "tfds":
         return lambda name, training: data.tfds_dataset(
@@ -133,6 +153,8 @@ def check_splits(config, splits=None):
         counts[split] = len(files[0])
         if config.preflight:
             data.check_files(*files, config.num_classes, config.ignore_class)
+    if config.train_split in splits and config.unlabeled_images is not None:
+        counts["unlabeled"] = len(unlabeled_paths(config)) or config.unlabeled_images
     images = counts.get(config.train_split) if config.train_split in splits else None
     if images is not None and images < config.batch_size:
         raise ValueError(

@@ -65,6 +65,7 @@ def _build_distiller(config, train_ds, preset, options, teacher_path):
         },
         ce_weight=config.ce_weight,
         ignore_class=config.ignore_class,
+        distill_pixels=config.distill_pixels,
     )
     distiller.compile(
         optimizer=make_optimizer(config, max(int(train_ds.cardinality()), 1)),
