@@ -22,8 +22,8 @@ from keras_pfs.losses.pairwise_similarity import (
     pairwise_similarity_loss,
 )
 from keras_pfs.losses.pixel_kd import PixelKDLoss, pixel_kd_loss
-from keras_pfs.losses.pseudo_label import PseudoLabelLoss, pseudo_label_loss
 from keras_pfs.losses.pixel_similarity import PixelSimilarityLoss, pixel_similarity_loss
+from keras_pfs.losses.pseudo_label import PseudoLabelLoss, pseudo_label_loss
 from keras_pfs.losses.weighted_imitation import (
     WeightedImitationLoss,
     knowledge_gap_weights,
