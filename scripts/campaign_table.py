@@ -111,6 +111,15 @@ def fold_summary(campaign, cells):
     ):
         gap = rows["teacher"]["miou"] - rows[base]["miou"]
         out["gap_closed"] = (rows[ours]["miou"] - rows[base]["miou"]) / gap
+    full = campaign.get("full_label_row")
+    if full and {ours, base, full} <= set(rows):
+        line = paired(cells[full], cells[base])
+        out["paired"][f"{ours} - {full}"] = paired(cells[ours], cells[full])
+        if line["mean"]:
+            # How much of the full-label baseline's lead the distilled
+            # partly labelled student recovers, over the seeds all three share.
+            recovered = paired(cells[ours], cells[base])["mean"] / line["mean"]
+            out["recovered_fraction"] = recovered
     out["targets"] = targets(campaign, out["paired"])
     return out
 
@@ -122,6 +131,9 @@ def targets(campaign, paired_lines):
     on part of the seeds would be read as the verdict.
     """
     goal, ours, base = campaign["targets"], campaign["ours"], campaign["baseline"]
+    peer_goal = goal["ours_minus_peer_mean"]
+    if not isinstance(peer_goal, dict):  # one threshold for every peer
+        peer_goal = dict.fromkeys(campaign["peers"], peer_goal)
     checks = {
         "ours_minus_baseline_mean": (base, "mean", goal["ours_minus_baseline_mean"]),
         "ours_minus_baseline_every_seed": (
@@ -129,11 +141,14 @@ def targets(campaign, paired_lines):
             "min",
             goal["ours_minus_baseline_every_seed"],
         ),
-        **{
-            f"ours_minus_{p}_mean": (p, "mean", goal["ours_minus_peer_mean"])
-            for p in campaign["peers"]
-        },
+        **{f"ours_minus_{p}_mean": (p, "mean", t) for p, t in peer_goal.items()},
     }
+    if "ours_minus_full_label_mean" in goal:
+        checks["ours_minus_full_label_mean"] = (
+            campaign["full_label_row"],
+            "mean",
+            goal["ours_minus_full_label_mean"],
+        )
     out = {}
     for name, (other, stat, threshold) in checks.items():
         line = paired_lines.get(f"{ours} - {other}")
@@ -186,6 +201,12 @@ def _markdown(summary, names):
             lines.append(f"| {name} | {_fmt(p['diff'])} | {p['mean']:+.2f} | {ci} |")
     if "gap_closed" in summary:
         lines += ["", f"Gap closed: {summary['gap_closed']:.3f}"]
+    if "recovered_fraction" in summary:
+        lines += [
+            "",
+            "Recovered fraction of the full-label baseline's lead: "
+            f"{summary['recovered_fraction']:.3f}",
+        ]
     if summary.get("targets"):
         lines += ["", "| target | value | needs | verdict |", "|---|---|---|---|"]
         verdicts = {True: "met", False: "**not met**", None: "open: seeds missing"}
@@ -260,8 +281,9 @@ def write_tables(campaign, output_dir):
             "targets": summary["targets"],
             "sweeps": sweeps,
         }
-        if "gap_closed" in summary:
-            block["gap_closed"] = summary["gap_closed"]
+        for key in ("gap_closed", "recovered_fraction"):
+            if key in summary:
+                block[key] = summary[key]
         if fold == "val":
             results.update(block)
         else:
@@ -274,6 +296,8 @@ def write_tables(campaign, output_dir):
                 *_markdown({"rows": sweeps, "paired": minus_row}, sorted(sweeps)),
                 "",
             ]
+    if "labeled_fraction" in campaign:
+        results["labeled_fraction"] = campaign["labeled_fraction"]
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)

@@ -2,6 +2,8 @@
 
 The baseline and the distilled student of one seed start from the same
 weights and see the same batches, so their difference is the paired gain.
+The regime (the fraction of the students' training images with labels) is
+read from the distilled runs' `config.json`.
 
 Usage: python scripts/demo_summary.py RUN_DIR SEEDS   (SEEDS: e.g. 0,1,2)
 """
@@ -41,7 +43,15 @@ def main(run_dir, seeds):
             strict=True,
         )
     ]
-    summary["paired"] = {"seeds": seeds, "gain": gain}
+    with open(
+        os.path.join(run_dir, "distilled", f"seed{seeds[0]}", "config.json")
+    ) as f:
+        fraction = json.load(f).get("labeled_fraction", 1.0)
+    summary["regime"] = {
+        "name": "full labels" if fraction == 1.0 else "label-efficient",
+        "labeled_fraction": fraction,
+    }
+    summary["paired"] = {"seeds": seeds, "gain": gain, "regime": summary["regime"]}
     summary["distillation_gain"] = float(np.mean(gain))
     with open(os.path.join(run_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
@@ -52,6 +62,10 @@ def main(run_dir, seeds):
             f"{row:<12}{100 * summary[row]['miou']:8.2f}   "
             + ", ".join(f"{100 * m:.2f}" for m in per_seed)
         )
+    print(
+        f"regime: {summary['regime']['name']}, labels on "
+        f"{100 * fraction:.3g}% of the students' training images"
+    )
     print(
         "paired gain (distilled - baseline), mIoU points: "
         + ", ".join(f"{100 * g:+.2f}" for g in gain)

@@ -6,11 +6,13 @@ class DistillationLoss:
 
     Every distillation loss has one call path, `compute_loss`, which takes
     the same four inputs whatever the loss uses: both models' outputs, the
-    labels and the valid-pixel mask. The `Distiller` passes all four to every
+    labels and the mask of pixels to distil. The `Distiller` passes all four to every
     loss and reduces the per-image values over the global batch itself, so
     it needs to know nothing about a loss but its name in `loss_weights`.
-    Void pixels (mask 0) carry no knowledge: a loss on logits leaves them out
-    of its value and gradient.
+    The mask says where to distil (every pixel with the Distiller's default
+    `distill_pixels="all"`, labelled pixels with `"labeled"`): a loss leaves
+    pixels of mask 0 out of its value and gradient, and reads labels, where
+    it needs them, from `labels`, whose void pixels hold the ignore class.
 
     A subclass implements `compute_loss`, takes its options as explicit
     constructor arguments kept as attributes, returns them from `get_config`,
@@ -37,7 +39,8 @@ class DistillationLoss:
                 differ from the teacher's in grid and width.
             labels: `(B, H, W)` int32 class ids (void pixels hold the
                 ignore class).
-            mask: `(B, H, W)` float tensor, 1 on labelled pixels, 0 on void.
+            mask: `(B, H, W)` float tensor, 1 where the loss applies, 0
+                where it does not (see the class docstring).
 
         Returns:
             `(B,)` tensor.
