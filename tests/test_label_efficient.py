@@ -233,3 +233,33 @@ def test_list_file_stream_gives_unlabelled_images_void_labels(tmp_path):
     )
     labels = [y for _, y in batches(dataset)]
     assert [int(y.max()) for y in labels] == [1, 1, VOID]
+
+
+def test_a_run_names_a_bad_unlabelled_list_before_training(tmp_path):
+    from keras_pfs.training import check_splits
+
+    for split in ("train", "val"):
+        lines = []
+        for i in range(2):
+            write_png(str(tmp_path / f"{split}{i}.png"))
+            tf.io.write_file(
+                str(tmp_path / f"{split}{i}_L.png"),
+                tf.io.encode_png(np.zeros((8, 8, 1), "uint8")),
+            )
+            lines.append(f"{split}{i}.png {split}{i}_L.png")
+        (tmp_path / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "extra.txt").write_text("train0.png train0_L.png\n")
+    config = load_config(
+        None,
+        [
+            "dataset='list_file'",
+            f"data_dir={str(tmp_path)!r}",
+            "num_classes=3",
+            "batch_size=2",
+            f"unlabeled_images={str(tmp_path / 'extra.txt')!r}",
+        ],
+    )
+    with pytest.raises(ValueError, match=r"extra.txt:1: an unlabelled-image list"):
+        check_splits(config)
+    (tmp_path / "extra.txt").write_text("train0.png\ntrain1.png\n")
+    assert check_splits(config) == {"train": 2, "val": 2, "unlabeled": 2}
