@@ -63,3 +63,31 @@ def test_wrap_segmenter_repoints_the_features_of_a_two_output_model():
 def test_resize_like_round_trips_config():
     layer = ResizeLike(interpolation="nearest")
     assert ResizeLike.from_config(layer.get_config()).interpolation == "nearest"
+
+
+def _segmenter(last_layer="cls"):
+    """A small functional segmenter; its input is named "image"."""
+    images = keras.Input((None, None, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", name="enc")(images)
+    return keras.Model(images, keras.layers.Conv2D(4, 1, name=last_layer)(x))
+
+
+def test_wrap_segmenter_keeps_a_models_own_logits_layer():
+    # Issue 25, point 6: the wrapper's resize was also named "logits".
+    model = _segmenter(last_layer="logits")
+    wrapped = wrap_segmenter(model, feature_layer="enc")
+    outputs = wrapped(np.zeros((1, 20, 30, 3), "float32"))
+    assert outputs["logits"].shape == (1, 20, 30, 4)
+    assert wrapped.get_layer("logits") is model.get_layer("logits")
+    # ... and a wrapped model wraps again.
+    rewrapped = wrap_segmenter(wrapped, feature_layer="enc")
+    outputs = rewrapped(np.zeros((1, 20, 30, 3), "float32"))
+    assert outputs["logits"].shape == (1, 20, 30, 4)
+
+
+def test_wrapped_model_called_on_a_tensor_does_not_warn(recwarn):
+    # Issue 25, point 8: the model was built on a one-element input list.
+    wrapped = wrap_segmenter(_segmenter(), feature_layer="enc")
+    wrapped(np.zeros((1, 16, 16, 3), "float32"))
+    messages = [str(warning.message) for warning in recwarn]
+    assert not [m for m in messages if "structure of `inputs`" in m], messages

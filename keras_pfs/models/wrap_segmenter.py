@@ -68,9 +68,17 @@ def wrap_segmenter(model, feature_layer, logits_layer=None, name=None):
     else:
         logits = output_of(logits_layer, "logits_layer")
     if not two_outputs:  # a two-output model's logits are at the input size
-        logits = ResizeLike(name="logits")([logits, model.inputs[0]])
+        # Named "logits" unless the model has a layer of that name already (a
+        # functional model's layer names must be unique).
+        resize_name = "logits"
+        while resize_name in layer_names:
+            resize_name += "_resized"
+        logits = ResizeLike(name=resize_name)([logits, model.inputs[0]])
+    # The single input itself, not a one-element list: called on a tensor,
+    # a model built on a list warns that the input structure does not match.
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     return keras.Model(
-        model.inputs,
+        inputs,
         {"logits": logits, "features": features},
         name=name or f"{model.name}_wrapped",
     )
