@@ -48,11 +48,18 @@ def _output_spec(model, role):
     return spec
 
 
-def _class_ids(labels):
+def _class_ids(labels, num_classes, ignore_class):
     """int32 `(B, H, W)` labels; float labels are refused, not truncated
     (2.7 -> 2); `(B, H, W, 1)` labels (as Keras's sparse losses take them)
-    lose their last axis."""
-    if len(labels.shape) == 4 and labels.shape[-1] == 1:
+    lose their last axis; values that are neither a class id nor
+    `ignore_class` stop the step with one line naming them."""
+    labels = ops.convert_to_tensor(labels)
+    if labels.shape.rank is None:
+        # fit() retraces with labels of unknown rank once it has seen both
+        # (B, H, W) and (B, H, W, 1) batches.
+        shape = tf.shape(labels)
+        labels = tf.reshape(labels, [shape[0], shape[1], shape[2]])
+    elif len(labels.shape) == 4 and labels.shape[-1] == 1:
         labels = labels[..., 0]
     dtype = keras.backend.standardize_dtype(labels.dtype)
     if "int" not in dtype:
@@ -61,7 +68,25 @@ def _class_ids(labels):
             f"(shape {tuple(labels.shape)}); cast them to int32 if they hold "
             "whole numbers."
         )
-    return ops.cast(labels, "int32")
+    labels = ops.cast(labels, "int32")
+    valid = (labels == ignore_class) | ((labels >= 0) & (labels < num_classes))
+    # Without this check the cross-entropy fails with TF's own message and
+    # every label value of the batch; here only the range of the bad ones
+    # is named. XLA drops the assertion (it compiles no Assert op).
+    check = tf.debugging.Assert(
+        tf.reduce_all(valid),
+        [
+            "Distiller: label values",
+            tf.reduce_min(tf.where(valid, tf.int32.max, labels)),
+            "to",
+            tf.reduce_max(tf.where(valid, tf.int32.min, labels)),
+            f"are neither class ids 0..{num_classes - 1} nor "
+            f"ignore_class={ignore_class}; pass the void id of the labels as "
+            "ignore_class.",
+        ],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(labels)
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
@@ -206,13 +231,78 @@ class Distiller(keras.Model):
     def metrics(self):
         return [*self.trackers.values(), self.iou]
 
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        **kwargs,
+    ):
+        """Sets the optimizer (and `jit_compile`, `steps_per_execution`, ...);
+        the loss and metrics are the Distiller's own.
+
+        Keras would accept and then ignore `loss`, `loss_weights` and
+        `metrics` here, so they are refused: the loss is set by the
+        constructor (`ce_weight`, `distillation_losses`, `loss_weights`,
+        `ignore_class`), and every term and `mean_iou` are logged.
+
+        Args:
+            optimizer: as in `keras.Model.compile`.
+            loss: must be `None`.
+            loss_weights: must be `None`.
+            metrics: must be `None`.
+            weighted_metrics: must be `None`.
+            **kwargs: other arguments of `keras.Model.compile`.
+
+        Example:
+
+        >>> distiller.compile(optimizer="adamw", jit_compile=True)  # doctest: +SKIP
+        """
+        given = {
+            "loss": loss,
+            "loss_weights": loss_weights,
+            "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+        }
+        refused = sorted(name for name, value in given.items() if value is not None)
+        if refused:
+            raise ValueError(
+                f"Distiller.compile: {', '.join(refused)} would be ignored; the "
+                "loss is set by Distiller(ce_weight=..., distillation_losses=..., "
+                "loss_weights=..., ignore_class=...), and the logs already hold "
+                "every loss term and mean_iou. Pass only the optimizer and "
+                "options such as jit_compile."
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+        # The Distiller has no variables of its own and its two models are
+        # built: marked built, it is saved without Keras's "not yet built"
+        # warning, and loading a checkpoint builds the optimizer (below).
+        self.built = True
+
+    def compile_from_config(self, config):
+        # Keras skips a custom compile() when loading a checkpoint; without
+        # this, the loaded Distiller has no optimizer state.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        self.optimizer.build(self.student.trainable_variables)
+
     def fit(self, *args, **kwargs):
+        if not self.compiled:
+            raise ValueError(
+                "Distiller: call compile(optimizer=...) before fit(); the loss is "
+                "the Distiller's own."
+            )
         # Keras builds the optimizer before fit() only under a non-default
         # strategy; otherwise its slots are created in the first trace of
         # `train_step`, and tf.function then traces the whole step again.
-        if self.optimizer is not None and not self.optimizer.built:
+        # Built on the variables train_step updates: a teacher loaded from a
+        # Distiller checkpoint can keep trainable sublayers (a layer created
+        # with trainable=False does not freeze the sublayers it makes later,
+        # and setting False again is skipped as unchanged).
+        if not self.optimizer.built:
             with self.distribute_strategy.scope():
-                self.optimizer.build(self.trainable_variables)
+                self.optimizer.build(self.student.trainable_variables)
         return super().fit(*args, **kwargs)
 
     def call(self, inputs, training=False):
@@ -241,7 +331,7 @@ class Distiller(keras.Model):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if labels is None:
             labels = ops.full(ops.shape(images)[:3], self.ignore_class, "int32")
-        return images, _class_ids(labels)
+        return images, _class_ids(labels, self.num_classes, self.ignore_class)
 
     def _terms(self, images, labels, student_outputs):
         """Per-image loss terms `{name: (B,)}`, the student's logits used for

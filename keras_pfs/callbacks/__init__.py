@@ -10,11 +10,13 @@ from keras_pfs.callbacks.checkpoints import (
     write_json_atomically,
 )
 from keras_pfs.callbacks.segmentation_summaries import SegmentationSummaries
+from keras_pfs.callbacks.student_checkpoint import StudentCheckpoint
 
 __all__ = [
     "BestStudentCheckpoint",
     "EpochLog",
     "SegmentationSummaries",
+    "StudentCheckpoint",
     "WorkerBackup",
     "read_epoch_log",
     "save_model_atomically",
