@@ -3,9 +3,11 @@
 `build_serving_model` wraps a segmenter as uint8 `images` in, `class_ids` and
 `probabilities` out; `export_model` exports it with Keras `model.export`,
 checks the artifact against the Keras model (`check_parity`) and installs it
-only if the format's `THRESHOLDS` hold.
+only if the format's `THRESHOLDS` hold. `any_size_segmenter` makes a model
+that needs image sides divisible by its stride (a U-Net) run at any size.
 """
 
+from keras_pfs.export.any_size import any_size_segmenter, size_multiple
 from keras_pfs.export.exporter import (
     FORMATS,
     MARKER,
@@ -40,6 +42,7 @@ __all__ = [
     "QUANTIZATIONS",
     "THRESHOLDS",
     "ParityError",
+    "any_size_segmenter",
     "build_serving_model",
     "check_parity",
     "converter_options",
@@ -50,6 +53,7 @@ __all__ = [
     "report_path",
     "resize_samples",
     "saved_model_runner",
+    "size_multiple",
     "synthetic_samples",
     "tflite_runner",
 ]

@@ -8,6 +8,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from keras_pfs.export.any_size import any_size_segmenter
 from keras_pfs.export.parity import (
     check_parity,
     keras_runner,
@@ -198,7 +199,9 @@ def export_model(
         raise ValueError("The parity gate needs at least one image.")
     output = os.path.abspath(output)
     _check_output(output, export_format)
+    segmenter = any_size_segmenter(segmenter)
     parent = os.path.dirname(output)
+    created = _missing_folders(parent)
     os.makedirs(parent, exist_ok=True)
 
     workdir = tempfile.mkdtemp(
@@ -260,12 +263,32 @@ def export_model(
             _write_report(report, failed_report_path(output))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        _remove_if_empty(created)
     if not report["installed"]:
         raise ParityError(
             f"Parity gate failed for {output} ({'; '.join(report['failures'])}); "
             f"nothing installed, report in {failed_report_path(output)}."
         )
     return report
+
+
+def _missing_folders(folder):
+    """The folders `os.makedirs(folder)` would create, deepest first."""
+    missing = []
+    while not os.path.exists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    return missing
+
+
+def _remove_if_empty(folders):
+    """Removes the folders an export created, deepest first, while they are
+    empty: an export that failed before writing anything leaves no empty
+    folder where it was to go."""
+    for folder in folders:
+        if os.listdir(folder):
+            return
+        os.rmdir(folder)
 
 
 def _write_report(report, path):
