@@ -1,73 +1,12 @@
 """keras-hub segmenters through `models.from_keras_hub`, offline."""
 
 import logging
-import os
-import re
 
-import keras_hub
 import numpy as np
 import pytest
 
 from keras_pfs.models import build_segmenter, from_keras_hub, load_keras_file
-
-NUM_CLASSES = 3
-README = os.path.join(os.path.dirname(__file__), "..", "README.md")
-
-
-def tiny_deeplab():
-    encoder = keras_hub.models.ResNetBackbone(
-        input_conv_filters=[64],
-        input_conv_kernel_sizes=[3],
-        stackwise_num_filters=[64, 8, 16, 16],
-        stackwise_num_blocks=[1, 1, 1, 1],
-        stackwise_num_strides=[1, 2, 2, 2],
-        block_type="basic_block",
-    )
-    backbone = keras_hub.models.DeepLabV3Backbone(
-        image_encoder=encoder,
-        spatial_pyramid_pooling_key="P4",
-        upsampling_size=4,
-        dilation_rates=[1, 2],
-        projection_filters=8,
-        low_level_feature_key="P2",
-    )
-    converter = keras_hub.layers.DeepLabV3ImageConverter(
-        scale=[1 / 58.4, 1 / 57.1, 1 / 57.4], offset=[-2.1, -2.0, -1.8]
-    )
-    return keras_hub.models.DeepLabV3ImageSegmenter(
-        backbone=backbone,
-        num_classes=NUM_CLASSES,
-        preprocessor=keras_hub.models.DeepLabV3ImageSegmenterPreprocessor(
-            image_converter=converter
-        ),
-    )
-
-
-def tiny_segformer():
-    encoder = keras_hub.models.MiTBackbone(
-        layerwise_depths=[1, 1],
-        num_layers=2,
-        hidden_dims=[8, 16],
-        layerwise_num_heads=[1, 1],
-        layerwise_sr_ratios=[2, 1],
-        max_drop_path_rate=0.0,
-        layerwise_patch_sizes=[7, 3],
-        layerwise_strides=[4, 2],
-        image_shape=(32, 32, 3),
-    )
-    backbone = keras_hub.models.SegFormerBackbone(
-        image_encoder=encoder, projection_filters=8
-    )
-    converter = keras_hub.layers.SegFormerImageConverter(
-        image_size=(32, 32), scale=1 / 255.0
-    )
-    return keras_hub.models.SegFormerImageSegmenter(
-        backbone=backbone,
-        num_classes=NUM_CLASSES,
-        preprocessor=keras_hub.models.SegFormerImageSegmenterPreprocessor(
-            image_converter=converter
-        ),
-    )
+from tests.tiny_keras_hub import NUM_CLASSES, tiny_deeplab, tiny_segformer
 
 
 def test_deeplab_folds_the_preprocessor_and_finds_the_stride_8_map(caplog):
@@ -137,24 +76,3 @@ def test_preset_directory_through_build_segmenter(tmp_path):
         build_segmenter(f"keras_hub:{tmp_path / 'deeplab'}", 5)
     with pytest.raises(ValueError, match="could not be loaded"):
         build_segmenter(f"keras_hub:{tmp_path / 'missing'}", NUM_CLASSES)
-
-
-@pytest.mark.slow
-def test_readme_example_distils_and_exports(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    tiny_deeplab().save_to_preset("presets/deeplab_teacher")
-    tiny_segformer().save_to_preset("presets/segformer_student")
-    with open(README) as f:
-        example = re.search(
-            r"<!-- keras-hub-example -->\n```python\n(.*?)```", f.read(), re.S
-        ).group(1)
-    namespace = {}
-    exec(compile(example, "README.md", "exec"), namespace)
-    history = namespace["distiller"].history.history
-    assert {"pfs", "imitation", "ce"} <= set(history)
-    assert all(np.isfinite(history["loss"]))
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path="student.tflite")
-    interpreter.allocate_tensors()
-    assert tuple(interpreter.get_input_details()[0]["shape"]) == (1, 32, 32, 3)
