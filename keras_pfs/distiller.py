@@ -197,6 +197,10 @@ class Distiller(keras.Model):
                     f"{teacher_spec['logits'].shape[-1]} classes but student "
                     f"{student.name!r} predicts {num_classes}; they must agree."
                 )
+            # Set twice: a teacher reloaded frozen skips an unchanged value,
+            # and would leave trainable the sublayers its layers create in
+            # build() (keras-hub's ASPP, MiT blocks).
+            teacher.trainable = True
             teacher.trainable = False
         if not isinstance(distillation_losses, dict):
             distillation_losses = {name: name for name in distillation_losses}

@@ -151,3 +151,13 @@ def test_one_step_with_two_replicas_equals_one_replica():
     assert report["student_change"] > 1e-3  # the step really moved the student
     assert report["student_vs_mirrored"] < 1e-5
     assert report["teacher_change"] == 0.0
+
+
+def test_a_reloaded_teacher_is_frozen_throughout(models, tmp_path):
+    student, teacher = models
+    teacher.trainable = False
+    teacher.save(tmp_path / "teacher.keras")
+    reloaded = keras.saving.load_model(tmp_path / "teacher.keras")
+    distiller = Distiller(student=student, teacher=reloaded)
+    student_ids = {id(v) for v in student.trainable_variables}
+    assert {id(v) for v in distiller.trainable_variables} == student_ids
