@@ -9,6 +9,7 @@ import ast
 import dataclasses
 import importlib.util
 import os
+import traceback
 
 MIXED_PRECISION_POLICIES = (None, "mixed_float16", "mixed_bfloat16")
 
@@ -82,6 +83,10 @@ class ExperimentConfig:
         mixed_precision: `None` (float32), `"mixed_float16"` (with loss
             scaling) or `"mixed_bfloat16"`: the Keras dtype policy of the
             models built for the run; losses are computed in float32.
+        peer_wait_seconds: with `strategy="multi_worker"`, how long a worker
+            waits for the other workers of `TF_CONFIG` to start before it
+            stops, naming the missing ones. Not part of what a run trains: a
+            resumed run may change it.
     """
 
     dataset: str = "synthetic"
@@ -122,6 +127,7 @@ class ExperimentConfig:
     jit_compile: bool = False
     strategy: str = "auto"
     mixed_precision: str | None = None
+    peer_wait_seconds: float = 600.0
 
     def __post_init__(self):
         for key, check in _CHECKS.items():
@@ -349,6 +355,7 @@ _CHECKS = {
     "jit_compile": _flag,
     "strategy": _text(),
     "mixed_precision": _choice(*MIXED_PRECISION_POLICIES),
+    "peer_wait_seconds": _number(0, strictly=True),
 }
 
 _FIELDS = {f.name for f in dataclasses.fields(ExperimentConfig)}
@@ -373,16 +380,51 @@ def _parse_override(text):
         return key.strip(), value  # a bare string such as a preset name
 
 
+def _read_config_file(path):
+    """The `CONFIG` dict of the Python file `path`; its faults in one line."""
+    if not os.path.isfile(path):
+        raise ValueError(f"Config file {path} does not exist.")
+    if not path.endswith(".py"):
+        # importlib finds no loader for other suffixes and fails obscurely.
+        raise ValueError(
+            f"Config file {path} is not a Python file: a config file is a .py "
+            "file that defines CONFIG = dict(...) (see configs/)."
+        )
+    spec = importlib.util.spec_from_file_location("keras_pfs_config", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise ValueError(
+            f"Config file {path}, line {error.lineno}: syntax error ({error.msg})."
+        ) from None
+    except Exception as error:  # the file's own code failed
+        frames = traceback.extract_tb(error.__traceback__)
+        lines = [frame.lineno for frame in frames if frame.filename == path]
+        where = f", line {lines[-1]}" if lines else ""
+        raise ValueError(
+            f"Config file {path}{where} raised {type(error).__name__}: {error}"
+        ) from None
+    if not isinstance(getattr(module, "CONFIG", None), dict):
+        raise ValueError(f"Config file {path} must define a dict named CONFIG.")
+    _check_keys(module.CONFIG, path)
+    return module.CONFIG
+
+
 def load_config(path=None, overrides=()):
     """Builds an `ExperimentConfig` from a config file and overrides.
 
     Args:
-        path: a Python file defining `CONFIG` (a dict), or `None` for the
-            defaults.
+        path: a Python file (`.py`) defining `CONFIG` (a dict), or `None`
+            for the defaults.
         overrides: `"key=value"` strings applied last.
 
     Returns:
         An `ExperimentConfig`.
+
+    Raises:
+        ValueError: one line naming the file (missing, not `.py`, a syntax
+            error or an exception at a line, no `CONFIG`) or the bad key.
 
     Example:
 
@@ -391,15 +433,7 @@ def load_config(path=None, overrides=()):
     """
     values = {}
     if path is not None:
-        if not os.path.isfile(path):
-            raise ValueError(f"Config file {path} does not exist.")
-        spec = importlib.util.spec_from_file_location("keras_pfs_config", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        if not isinstance(getattr(module, "CONFIG", None), dict):
-            raise ValueError(f"Config file {path} must define a dict named CONFIG.")
-        _check_keys(module.CONFIG, path)
-        values.update(module.CONFIG)
+        values.update(_read_config_file(path))
     parsed = dict(_parse_override(text) for text in overrides)
     _check_keys(parsed, "--set")
     values.update(parsed)

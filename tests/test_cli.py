@@ -88,8 +88,9 @@ def test_train_distill_evaluate_and_refuse_to_overwrite(tmp_path):
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """A 5-class model, an 11-class list file, a fake .keras, a user folder,
-    a finished run and a run directory locked by a live process."""
+    """A 5-class model, an 11-class list file, a fake .keras, a JSON config,
+    a user folder, a finished run and a run directory locked by a live
+    process."""
     root = tmp_path_factory.mktemp("cli")
     model = models.build_segmenter("tiny_mobile", 5)
     model.save(str(root / "five.keras"))
@@ -100,6 +101,7 @@ def files(tmp_path_factory):
     tf.io.write_file(str(root / "i.png"), tf.io.encode_png(image))
     tf.io.write_file(str(root / "l.png"), tf.io.encode_png(label))
     (root / "camvid_like.txt").write_text("i.png l.png\n")
+    (root / "config.json").write_text('{"epochs": 2}')
     (root / "folder").mkdir()
     (root / "folder" / "notes.txt").write_text("the user's own file")
     fake_finished_run(str(root / "finished"))
@@ -157,6 +159,29 @@ CASES = {
         "evaluate",
         ["--model={}/broken.keras", "--config", TINY[1]],
         "{}/broken.keras is not a valid .keras file",
+    ),
+    # Issue 26, bad case 2: an output over an input.
+    "output_json_is_the_model": (
+        "evaluate",
+        ["--model={}/five.keras", "--config", TINY[1], "--output_json={}/five.keras"],
+        "--output_json {}/five.keras is the --model file",
+    ),
+    # Issue 26, bad case 6: a config file is Python.
+    "json_config": (
+        "train",
+        ["--config={}/config.json"],
+        "Config file {}/config.json is not a Python file",
+    ),
+    # Issue 26: the parity gate's mIoU check was skipped without a word.
+    "parity_list_without_classes": (
+        "export",
+        [
+            "--model={}/five.keras",
+            "--format=tflite",
+            "--output={}/five.tflite",
+            "--parity_list={}/camvid_like.txt",
+        ],
+        "--parity_list needs --num_classes",
     ),
     # 1: export never deletes user files.
     "export_into_user_folder": (

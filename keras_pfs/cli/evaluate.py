@@ -37,6 +37,9 @@ flags.DEFINE_string("images_dir", "panels", "Where --save_images writes.")
 flags.DEFINE_string("teacher_model", None, "Teacher (.keras), for the panels.")
 flags.DEFINE_string("baseline_model", None, "Baseline student, for the panels.")
 
+# The files evaluate reads, which none of its outputs may replace.
+_INPUT_FLAGS = ("model", "teacher_model", "baseline_model", "list_file", "config")
+
 
 def save_panels(
     dataset, models, count, num_classes, ignore_class, folder, palette=None
@@ -64,11 +67,36 @@ def save_panels(
         print(f"wrote {path}")
 
 
+def _check_outputs():
+    """Refuses, before any work, outputs that would replace an input or
+    cannot be written where they are asked for."""
+    inputs = {
+        os.path.realpath(getattr(FLAGS, name)): name
+        for name in _INPUT_FLAGS
+        if getattr(FLAGS, name)
+    }
+    if FLAGS.output_json:
+        name = inputs.get(os.path.realpath(FLAGS.output_json))
+        if name:
+            raise ValueError(
+                f"--output_json {FLAGS.output_json} is the --{name} file, "
+                "which the results would replace; write them elsewhere."
+            )
+        if os.path.isdir(FLAGS.output_json):
+            raise ValueError(f"--output_json {FLAGS.output_json} is a folder.")
+    if FLAGS.save_images:
+        if not FLAGS.teacher_model:
+            raise ValueError("--save_images needs --teacher_model for the panels.")
+        if os.path.exists(FLAGS.images_dir) and not os.path.isdir(FLAGS.images_dir):
+            raise ValueError(f"--images_dir {FLAGS.images_dir} is not a folder.")
+
+
 def main(argv):
     del argv
 
     if not FLAGS.model:
         raise ValueError("--model is required.")
+    _check_outputs()
     model = load_keras_file(FLAGS.model)
     if FLAGS.list_file:
         if FLAGS.num_classes is None:
@@ -100,8 +128,6 @@ def main(argv):
             os.makedirs(os.path.dirname(FLAGS.output_json), exist_ok=True)
         write_json_atomically(results, FLAGS.output_json)
     if FLAGS.save_images:
-        if not FLAGS.teacher_model:
-            raise ValueError("--save_images needs --teacher_model for the panels.")
         models = {"teacher": load_keras_file(FLAGS.teacher_model)}
         if FLAGS.baseline_model:
             models["baseline"] = load_keras_file(FLAGS.baseline_model)

@@ -135,6 +135,11 @@ def main(argv):
             raise ValueError(f"--{name} is required.")
     if FLAGS.quantize == "int8" and not FLAGS.calibration_list:
         raise ValueError("--calibration_list is required with --quantize int8.")
+    if FLAGS.parity_list and FLAGS.num_classes is None:
+        raise ValueError(
+            "--parity_list needs --num_classes (and --ignore_class) to read its "
+            "labels for the parity gate's mIoU check."
+        )
     model = load_keras_file(FLAGS.model)
     (images, labels), (num_classes, ignore_class) = _parity_samples(model)
     calibration = None

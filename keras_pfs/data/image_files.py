@@ -57,13 +57,24 @@ def read_image(path):
     return tf.cast(image, tf.float32)
 
 
+def _png_header(contents):
+    """Bit depth and colour type of a PNG (IHDR, bytes 24 and 25): int32 `[2]`."""
+    # Padded, so that a truncated file fails in the decoder, which is named.
+    padded = tf.strings.join([contents, tf.constant(b"\0" * 26)])
+    return tf.cast(
+        tf.io.decode_raw(tf.strings.substr(padded, 24, 2), tf.uint8), tf.int32
+    )
+
+
 def read_label(path):
     """Reads a label map: a PNG whose pixel values are class ids.
 
-    Accepts 8-bit grayscale PNGs (the value is the id) and palette PNGs with
-    the standard VOC palette (the palette index is the id). TF decodes palette
-    PNGs to RGB, so their colours are mapped back to indices; other colours
-    are an error.
+    Accepts grayscale PNGs of any bit depth (1 to 16 bits: the stored value
+    is the id) and palette PNGs with the standard VOC palette (the palette
+    index is the id). TF decodes grayscale PNGs to 8 bits by rescaling (a
+    16-bit 11 becomes 0, a 4-bit 1 becomes 17), so each depth is read
+    unscaled; TF decodes palette PNGs to RGB, so their colours are mapped
+    back to indices, and other colours are an error.
 
     Args:
         path: scalar string tensor.
@@ -84,10 +95,12 @@ def read_label(path):
         " is not a PNG image (label maps must be lossless PNGs of class ids).",
     )
     with tf.control_dependencies([check]):
-        decoded = tf.io.decode_png(contents, channels=0)
+        header = _png_header(contents)
+    depth, colour_type = header[0], header[1]
 
     def from_palette_colours():
-        ids, valid = voc_colours_to_ids(decoded[..., :3])
+        decoded = tf.io.decode_png(contents, channels=3)
+        ids, valid = voc_colours_to_ids(decoded)
         check = _assert(
             tf.reduce_all(valid),
             "Label file ",
@@ -98,11 +111,22 @@ def read_label(path):
         with tf.control_dependencies([check]):
             return tf.identity(ids)
 
-    # 1 or 2 channels: grayscale (plus alpha); 3 or 4: an expanded palette.
-    return tf.cond(
-        tf.shape(decoded)[-1] >= 3,
-        from_palette_colours,
-        lambda: tf.cast(decoded[..., 0], tf.int32),
+    def sixteen_bit_gray():
+        return tf.cast(tf.io.decode_png(contents, 1, dtype=tf.uint16)[..., 0], tf.int32)
+
+    def eight_bit_gray():
+        # 1, 2 and 4 bits are scaled up by 255 / (2**depth - 1): undo it.
+        scale = 255 // (tf.bitwise.left_shift(1, tf.minimum(depth, 8)) - 1)
+        return tf.cast(tf.io.decode_png(contents, 1)[..., 0], tf.int32) // scale
+
+    # PNG colour types 0 and 4 are grayscale (without and with alpha).
+    gray = tf.logical_or(tf.equal(colour_type, 0), tf.equal(colour_type, 4))
+    return tf.case(
+        [
+            (tf.logical_not(gray), from_palette_colours),
+            (tf.equal(depth, 16), sixteen_bit_gray),
+        ],
+        default=eight_bit_gray,
     )
 
 

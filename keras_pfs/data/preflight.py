@@ -26,9 +26,12 @@ def _check_pair(image_path, label_path, num_classes, ignore_class):
             "(height x width)."
         )
     check_labels(np.asarray(label), num_classes, ignore_class, label_path)
+    return tuple(label.shape)
 
 
-def check_files(image_paths, label_paths, num_classes, ignore_class, threads=8):
+def check_files(
+    image_paths, label_paths, num_classes, ignore_class, threads=8, same_size=False
+):
     """Decodes every image and label map, checking sizes and label values.
 
     Reads run in parallel threads (TF's decoders release the GIL), so a
@@ -41,10 +44,13 @@ def check_files(image_paths, label_paths, num_classes, ignore_class, threads=8):
         num_classes: number of classes.
         ignore_class: the void id in the label maps.
         threads: parallel reads.
+        same_size: also require every image to have the first one's size
+            (images batched without a crop).
 
     Raises:
         ValueError: one line naming the file that cannot be decoded, the
-            pair whose sizes differ, or the labels out of range.
+            pair whose sizes differ, the labels out of range, or with
+            `same_size` the first image of another size.
 
     Example:
     ```python
@@ -56,5 +62,11 @@ def check_files(image_paths, label_paths, num_classes, ignore_class, threads=8):
             pool.submit(_check_pair, image, label, num_classes, ignore_class)
             for image, label in zip(image_paths, label_paths, strict=True)
         ]
-        for future in futures:
-            future.result()
+        sizes = [future.result() for future in futures]
+    for path, size in zip(image_paths, sizes, strict=True):
+        if same_size and size != sizes[0]:
+            raise ValueError(
+                f"Image {path} is {size[0]}x{size[1]}, but {image_paths[0]} is "
+                f"{sizes[0][0]}x{sizes[0][1]}: images batched without config key "
+                "crop_size must share one size; set crop_size or resize them."
+            )

@@ -152,7 +152,13 @@ def check_splits(config, splits=None):
             continue
         counts[split] = len(files[0])
         if config.preflight:
-            data.check_files(*files, config.num_classes, config.ignore_class)
+            batched = split == config.train_split and config.batch_size > 1
+            data.check_files(
+                *files,
+                config.num_classes,
+                config.ignore_class,
+                same_size=batched and config.crop_size is None,
+            )
     if config.train_split in splits and config.unlabeled_images is not None:
         counts["unlabeled"] = len(unlabeled_paths(config)) or config.unlabeled_images
     images = counts.get(config.train_split) if config.train_split in splits else None
