@@ -99,6 +99,33 @@ def test_a_worker_ahead_rolls_back_to_the_epoch_all_workers_reached(tmp_path):
         assert f.read() == "weights after epoch 1"
 
 
+# Issue 26: a resume from a truncated backup failed with "bad object header
+# version number", naming no file.
+def test_an_unreadable_backup_falls_back_to_the_previous_one_or_is_named(tmp_path):
+    def model():
+        built = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        built.compile("adam", "mse")
+        return built
+
+    saving = WorkerBackup(str(tmp_path))
+    saving.set_model(model())
+    saving.on_epoch_end(0)
+    saving.on_epoch_end(1)  # the epoch-1 state becomes the previous one
+    latest = tmp_path / "latest.weights.h5"
+    latest.write_bytes(latest.read_bytes()[:100])  # truncated
+    restoring = WorkerBackup(str(tmp_path))
+    restoring.set_model(model())
+    restoring.on_train_begin()
+    assert restoring.model._initial_epoch == 1
+    latest.write_bytes(b"not a backup")
+    (tmp_path / "latest.weights.h5.bkp").unlink(missing_ok=True)
+    restoring.set_model(model())
+    with pytest.raises(
+        ValueError, match=rf"backup in {tmp_path} cannot be read: {latest} \("
+    ):
+        restoring.on_train_begin()
+
+
 def backed_up_epochs(workdir):
     path = os.path.join(workdir, "backup", "worker_0", "training_metadata.json")
     try:
