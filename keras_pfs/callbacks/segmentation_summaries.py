@@ -132,13 +132,14 @@ class SegmentationSummaries(keras.callbacks.Callback):
         return np.stack(panels)
 
     def on_epoch_end(self, epoch, logs=None):
+        # Every worker reads the metric: under MultiWorkerMirroredStrategy
+        # the read is a collective, and the chief alone would wait forever.
+        per_class = np.asarray(self._iou_metric().per_class_iou())
         if not self.write:
             return
         split = (
             "validation" if any(k.startswith("val_") for k in logs or {}) else "train"
         )
-        metric = self._iou_metric()
-        per_class = np.asarray(metric.per_class_iou())
         num_classes = len(per_class)
         last_epoch = epoch + 1 == self.params.get("epochs")
         with self._writer(split).as_default(step=epoch):

@@ -2,10 +2,13 @@
 
 import json
 import os
+import signal
+import threading
 
 import tensorflow as tf
 
 from keras_pfs.distribute import multi_worker_compat
+from keras_pfs.distribute.peers import wait_for_peers
 
 STRATEGIES = ("auto", "mirrored", "multi_worker", "tpu", "none")
 
@@ -23,7 +26,7 @@ def _mirrored():
     )
 
 
-def _multi_worker():
+def _multi_worker(peer_wait):
     if "TF_CONFIG" in os.environ:
         try:
             json.loads(os.environ["TF_CONFIG"])
@@ -31,7 +34,13 @@ def _multi_worker():
             raise ValueError(
                 f"--strategy=multi_worker: TF_CONFIG is not valid JSON ({error})."
             ) from None
+    wait_for_peers(peer_wait)
+    handler = signal.getsignal(signal.SIGTERM)
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    # TF's coordination agent installs its own SIGTERM handler, which only
+    # notes a preemption: a worker told to stop would train on. Restore ours.
+    if handler is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
     multi_worker_compat.apply(strategy)
     return strategy
 
@@ -47,7 +56,7 @@ def _tpu():
     return tf.distribute.TPUStrategy(resolver)
 
 
-def get_strategy(name="auto"):
+def get_strategy(name="auto", peer_wait=600.0):
     """The `tf.distribute.Strategy` called `name`.
 
     Build models, the Distiller and its optimizer inside `strategy.scope()`
@@ -63,9 +72,16 @@ def get_strategy(name="auto"):
             and Keras `fit()` is patched for it, see
             `keras_pfs.distribute.multi_worker_compat`), `"tpu"`
             (TPUStrategy) or `"none"` (the default strategy: one device).
+        peer_wait: for `"multi_worker"`, seconds to wait for the other
+            workers of `TF_CONFIG` to start (see
+            `keras_pfs.distribute.peers.wait_for_peers`).
 
     Returns:
         A `tf.distribute.Strategy`.
+
+    Raises:
+        ValueError: an unknown name, bad `TF_CONFIG`, a worker that does not
+            start within `peer_wait`, or no TPU.
 
     Example:
 
@@ -82,7 +98,7 @@ def get_strategy(name="auto"):
     if name == "mirrored":
         return _mirrored()
     if name == "multi_worker":
-        return _multi_worker()
+        return _multi_worker(peer_wait)
     if name == "tpu":
         return _tpu()
     raise ValueError(
