@@ -136,14 +136,14 @@ def test_resuming_another_config_or_role_names_what_differs(tmp_path):
     started = {"role": "teacher", "preset": "tiny_mobile", "teacher": None}
     workdir.record_start({**started, "config": config.to_dict()})
     same = {**started, "config": load_config(None, [*TINY, "epochs=6"]).to_dict()}
-    assert workdir.check_start(same, overwrite=False)
+    assert workdir.check_start(same, overwrite=False) == "resume"
     shorter = {**started, "config": load_config(None, [*TINY, "epochs=2"]).to_dict()}
     with pytest.raises(ValueError, match=r"another set-up: epochs=6 \(now 2\);"):
         workdir.check_start(shorter, overwrite=False)
     student = {**same, "role": "student"}
     with pytest.raises(ValueError, match=r"role='teacher' \(now 'student'\)"):
         workdir.check_start(student, overwrite=False)
-    assert not workdir.check_start(student, overwrite=True)
+    assert workdir.check_start(student, overwrite=True) == "new"
 
 
 # 2: --overwrite validates everything before it touches the old run.

@@ -15,6 +15,14 @@ flags.DEFINE_bool(
     "Replace a finished run in --workdir, or restart an unfinished one from "
     "scratch instead of resuming it from its backup.",
 )
+flags.DEFINE_bool(
+    "extend",
+    False,
+    "Continue the finished or unfinished run in --workdir to more epochs "
+    "(--set epochs=N); nothing else may change. A finished run restarts its "
+    "learning-rate schedule over the added epochs, an unfinished one "
+    "stretches it to N.",
+)
 flags.DEFINE_string(
     "strategy",
     None,

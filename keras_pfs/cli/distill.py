@@ -25,6 +25,7 @@ def main(argv):
         role="student",
         teacher_path=common.FLAGS.teacher,
         overwrite=common.FLAGS.overwrite,
+        extend=common.FLAGS.extend,
     )
     print(json.dumps({"workdir": common.FLAGS.workdir, "miou": results["miou"]}))
 

@@ -22,6 +22,7 @@ def main(argv):
         common.FLAGS.workdir,
         role=common.FLAGS.role,
         overwrite=common.FLAGS.overwrite,
+        extend=common.FLAGS.extend,
     )
     print(json.dumps({"workdir": common.FLAGS.workdir, "miou": results["miou"]}))
 

@@ -3,7 +3,7 @@
 from keras_pfs.training.datasets import build_datasets, check_splits
 from keras_pfs.training.lock import WorkdirLock
 from keras_pfs.training.optimizer import make_optimizer
-from keras_pfs.training.run import ROLES, train
+from keras_pfs.training.run import ROLES, run_identity, train
 from keras_pfs.training.workdir import Workdir
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "build_datasets",
     "check_splits",
     "make_optimizer",
+    "run_identity",
     "train",
 ]

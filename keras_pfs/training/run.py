@@ -16,6 +16,9 @@ from keras_pfs.training.datasets import build_datasets, check_splits
 from keras_pfs.training.optimizer import make_optimizer
 
 ROLES = ("teacher", "student")
+# Config keys that do not change what a run trains: a resumed or extended
+# run may set them differently.
+_NOT_SET_UP = ("preflight", "peer_wait_seconds")
 
 
 def _check_batch_size(config, strategy):
@@ -39,7 +42,7 @@ class _DropPreviousRun(keras.callbacks.Callback):
         self.workdir.drop_aside()
 
 
-def _build_distiller(config, train_ds, preset, options, teacher_path):
+def _build_distiller(config, train_ds, preset, options, teacher_path, schedule_epochs):
     # The student is built first, straight after seeding, so that runs of
     # one seed start from the same weights with or without a teacher
     # (loading the teacher draws from the global random state).
@@ -68,7 +71,9 @@ def _build_distiller(config, train_ds, preset, options, teacher_path):
         distill_pixels=config.distill_pixels,
     )
     distiller.compile(
-        optimizer=make_optimizer(config, max(int(train_ds.cardinality()), 1)),
+        optimizer=make_optimizer(
+            config, max(int(train_ds.cardinality()), 1), epochs=schedule_epochs
+        ),
         jit_compile=config.jit_compile,
     )
     # BackupAndRestore restores into a built model; fit() builds first only
@@ -78,7 +83,41 @@ def _build_distiller(config, train_ds, preset, options, teacher_path):
     return distiller
 
 
-def train(config, workdir, *, role="student", teacher_path=None, overwrite=False):
+def run_identity(config, role, teacher_path=None):
+    """What a run trains, as recorded for resuming and extending it.
+
+    Args:
+        config: the `ExperimentConfig`.
+        role: `"teacher"` or `"student"`.
+        teacher_path: the teacher's absolute path, or `None`.
+
+    Returns:
+        A JSON-able dict: role, preset, teacher and the config without the
+        keys that do not change what is trained (`preflight`,
+        `peer_wait_seconds`).
+
+    Example:
+
+    >>> run_identity(load_config(None), "teacher")["preset"]  # doctest: +SKIP
+    'tiny_resnet'
+    """
+    return {
+        "role": role,
+        "preset": getattr(config, f"{role}_preset"),
+        "teacher": teacher_path,
+        "config": {k: v for k, v in config.to_dict().items() if k not in _NOT_SET_UP},
+    }
+
+
+def train(
+    config,
+    workdir,
+    *,
+    role="student",
+    teacher_path=None,
+    overwrite=False,
+    extend=False,
+):
     """Trains the config's `role` preset, distilled from a teacher if given.
 
     Runs under `config.strategy`, with the models built inside its scope,
@@ -88,7 +127,15 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
     finished run is kept unless `overwrite`; an unfinished one (killed
     before it wrote `model.keras`) is resumed from its last epoch if it
     trained the same config, role and teacher, and refused otherwise. A
-    lock file keeps a second run out while this one runs.
+    lock file keeps a second run out while this one runs. The teacher may
+    not be one of the run's own files.
+
+    `extend` continues a run to more epochs (`config.epochs`), nothing else
+    changed. An unfinished run resumes from its backup with its cosine
+    learning-rate schedule stretched to the new epochs (the rate jumps to
+    the stretched curve at the epoch reached); a finished run continues from
+    its final student with a fresh optimizer and the schedule restarted: a
+    new cosine from `config.learning_rate` to 0 over the added epochs.
 
     While training it keeps a backup per worker in `workdir/backup/`
     (each epoch); `best.keras`, the student with the best validation mIoU so
@@ -96,9 +143,9 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
     `workdir/logs`. With `overwrite` the previous run waits in
     `workdir/previous_run/` until the first epoch is backed up (and is put
     back if the run fails before that). At the end the chief writes
-    `history.json`, `config.json`, `eval.json` (held-out mIoU) and, last,
-    `model.keras` (the final student), each atomically; then the backup is
-    removed.
+    `history.json`, `config.json`, `eval.json` (held-out mIoU), `run.json`
+    (what it trained, for `extend`) and, last, `model.keras` (the final
+    student), each atomically; then the backup is removed.
 
     Args:
         config: the `ExperimentConfig`.
@@ -110,14 +157,17 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
             training.
         overwrite: replace a finished run, or restart an unfinished one
             from scratch instead of resuming it.
+        extend: continue the finished or unfinished run in `workdir` to
+            `config.epochs` epochs (see above).
 
     Returns:
         The held-out evaluation (see `keras_pfs.metrics.evaluate_segmenter`)
         with the config's `class_names`.
 
     Raises:
-        ValueError: bad arguments, data, models or work directory, with a
-            one-line message naming the file, key or shape.
+        ValueError: bad arguments, data, models or work directory, or a
+            worker of a multi-worker cluster that does not start in time,
+            with a one-line message naming the file, key, shape or worker.
 
     Example:
 
@@ -134,20 +184,17 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
         teacher_path = os.path.abspath(teacher_path)
         if not os.path.isfile(teacher_path):
             raise ValueError(f"Teacher model file {teacher_path} does not exist.")
-    strategy = get_strategy(config.strategy)
+        workdir_lib.Workdir(workdir).check_outside(teacher_path, "Teacher model")
+    strategy = get_strategy(config.strategy, peer_wait=config.peer_wait_seconds)
     _check_batch_size(config, strategy)
     worker = worker_index(strategy)
     chief = worker == 0
     run_dir = workdir_lib.Workdir(workdir, worker)
-    identity = {
-        "role": role,
-        "preset": getattr(config, f"{role}_preset"),
-        "teacher": teacher_path,
-        # Everything but the data check, which may be skipped on a resume.
-        "config": {k: v for k, v in config.to_dict().items() if k != "preflight"},
-    }
+    identity = run_identity(config, role, teacher_path)
     with run_dir.lock():
-        resuming = run_dir.check_start(identity, overwrite)
+        start = run_dir.check_start(identity, overwrite, extend)
+        # An extended finished run restarts its schedule over the new epochs.
+        finished_epochs = run_dir.finished_epochs() if start == "extend" else 0
         check_splits(config)
         keras.mixed_precision.set_dtype_policy(config.mixed_precision or "float32")
         keras.utils.set_random_seed(config.seed)
@@ -159,18 +206,25 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
                 identity["preset"],
                 getattr(config, f"{role}_options"),
                 teacher_path,
+                schedule_epochs=config.epochs - finished_epochs,
             )
-        # Only now, with everything checked, does the directory change.
-        if overwrite:
-            if chief:
-                run_dir.set_aside()
-            else:
-                run_dir.remove_backup()
-        if chief and not resuming:
-            run_dir.record_start(identity)
         try:
+            # Only now, with everything checked, does the directory change.
+            if overwrite:
+                if chief:
+                    run_dir.set_aside()
+                else:
+                    run_dir.remove_backup()
+            if chief and start != "resume":
+                run_dir.record_start(identity)
             results = _fit_and_save(
-                config, strategy, run_dir, distiller, train_ds, val_ds
+                config,
+                strategy,
+                run_dir,
+                distiller,
+                (train_ds, val_ds),
+                identity,
+                finished_epochs,
             )
         except BaseException:
             if chief:  # failed before the first epoch: the old run stays
@@ -179,11 +233,19 @@ def train(config, workdir, *, role="student", teacher_path=None, overwrite=False
     return results
 
 
-def _fit_and_save(config, strategy, run_dir, distiller, train_ds, val_ds):
+def _fit_and_save(
+    config, strategy, run_dir, distiller, datasets, identity, finished_epochs
+):
+    train_ds, val_ds = datasets
     chief = run_dir.worker == 0
     backup = callbacks.WorkerBackup(run_dir.backup_dir())
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         backup.agree(strategy)
+    initial_epoch = 0
+    if finished_epochs and not backup.saved_epoch():
+        # Extending a finished run: its final student is all that is kept.
+        distiller.student.load_weights(run_dir.file(workdir_lib.MODEL_FILE))
+        initial_epoch = finished_epochs
     logs_dir = run_dir.file("logs")
     fit_callbacks = [
         # Before the backup: a kill between the two repeats an epoch (the
@@ -207,7 +269,11 @@ def _fit_and_save(config, strategy, run_dir, distiller, train_ds, val_ds):
         ),
     ]
     distiller.fit(
-        train_ds, epochs=config.epochs, validation_data=val_ds, callbacks=fit_callbacks
+        train_ds,
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        validation_data=val_ds,
+        callbacks=fit_callbacks,
     )
     student = distiller.student
     results = evaluate_segmenter(
@@ -219,6 +285,7 @@ def _fit_and_save(config, strategy, run_dir, distiller, train_ds, val_ds):
         write_json_atomically(config.to_dict(), run_dir.file("config.json"))
         write_json_atomically(history, run_dir.file("history.json"))
         write_json_atomically(results, run_dir.file("eval.json"))
+        run_dir.record_finish(identity)
         save_model_atomically(student, run_dir.file(workdir_lib.MODEL_FILE))
     run_dir.drop_aside()  # a resumed run with no epoch left to train
     run_dir.remove_backup()

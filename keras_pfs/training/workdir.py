@@ -16,11 +16,13 @@ BACKUP_DIR = "backup"
 # Where --overwrite keeps the previous run until the new one has an epoch.
 PREVIOUS_DIR = "previous_run"
 # Beside the backups: what the unfinished run trains, so that a resume with
-# another config or model is refused instead of mixing the two.
+# another config or model is refused instead of mixing the two; beside the
+# model, what the finished run trained, for --extend.
 RUN_FILE = "run.json"
 # Everything a run writes; what --overwrite sets aside.
 RUN_FILES = (
     BACKUP_DIR,
+    RUN_FILE,
     "logs",
     EPOCH_LOG,
     BEST_FILE,
@@ -45,6 +47,23 @@ def _differences(saved, current):
         elif saved.get(key) != current.get(key):
             lines.append(f"{key}={saved.get(key)!r} (now {current.get(key)!r})")
     return lines
+
+
+def _read_json(path):
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _missing_folders(path):
+    """The folders `os.makedirs(path)` would create, deepest first."""
+    missing = []
+    path = os.path.abspath(path)
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
 
 
 class Workdir:
@@ -82,49 +101,150 @@ class Workdir:
         workers sharing one collide on its files."""
         return os.path.join(self.path, BACKUP_DIR, f"worker_{self.worker}")
 
+    @contextlib.contextmanager
     def lock(self):
-        """A `WorkdirLock` on the directory (one lock file per worker)."""
-        os.makedirs(self.path, exist_ok=True)
-        name = ".lock" if self.worker == 0 else f".lock_worker_{self.worker}"
-        return WorkdirLock(self.file(name))
+        """Holds a `WorkdirLock` on the directory (one lock file per worker).
 
-    def check_start(self, identity, overwrite):
+        Creates the directory; folders it created are removed again if the
+        run leaves them empty (a command that failed before writing).
+
+        Raises:
+            ValueError: the path is a file, or cannot be created.
+        """
+        created = _missing_folders(self.path)
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except FileExistsError:
+            raise ValueError(
+                f"Work directory {self.path} is a file, not a directory (--workdir)."
+            ) from None
+        except OSError as error:
+            raise ValueError(
+                f"Work directory {self.path} cannot be created: "
+                f"{error.strerror} (--workdir)."
+            ) from None
+        name = ".lock" if self.worker == 0 else f".lock_worker_{self.worker}"
+        try:
+            with WorkdirLock(self.file(name)):
+                yield
+        finally:
+            for folder in created:
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    break  # not empty: the run wrote into it
+
+    def check_outside(self, path, what):
+        """Refuses an input file that lies among the run's own files.
+
+        A run rewrites them, and `--overwrite` moves and then deletes them:
+        a teacher there would be lost, or changed under a resumed run.
+
+        Args:
+            path: the input file.
+            what: how the error names it, e.g. `"Teacher model"`.
+
+        Raises:
+            ValueError: `path` is, or is inside, one of the run's files.
+        """
+        real = os.path.realpath(path)
+        for name in (*RUN_FILES, PREVIOUS_DIR):
+            owned = os.path.realpath(self.file(name))
+            if real == owned or real.startswith(owned + os.sep):
+                raise ValueError(
+                    f"{what} {path} is part of the run in {self.path} "
+                    f"({name}), which the run rewrites and --overwrite "
+                    "deletes; copy it out of the work directory first."
+                )
+
+    def check_start(self, identity, overwrite, extend=False):
         """Decides how the run starts, before anything is built or removed.
 
         Args:
             identity: JSON-able dict of what the run trains (config, role,
-                models), compared with an unfinished run's.
+                models), compared with an unfinished or finished run's.
             overwrite: replace a finished or unfinished run.
+            extend: continue the finished or unfinished run here to
+                `identity`'s epochs, which must not be fewer than it was set
+                to train; nothing else may differ.
 
         Returns:
-            True when the run resumes an unfinished run from its backup.
+            `"new"` (start from scratch), `"resume"` (continue the
+            unfinished run as it was) or `"extend"` (continue it, or the
+            finished run, to the new epochs).
 
         Raises:
-            ValueError: a finished run is there and `overwrite` is False, or
-                the unfinished run trained something else (naming what).
+            ValueError: a finished run is there and neither `overwrite` nor
+                `extend` is set, the run trained something else (naming
+                what), or there is nothing to extend.
         """
+        if overwrite and extend:
+            raise ValueError(
+                "--overwrite starts again and --extend continues the run: "
+                "pass one of them."
+            )
         if overwrite:
-            return False
-        if os.path.exists(self.file(MODEL_FILE)):
+            return "new"
+        finished = os.path.exists(self.file(MODEL_FILE))
+        unfinished = os.path.isdir(self.file(BACKUP_DIR))
+        if finished and not extend:
             raise ValueError(
                 f"{self.file(MODEL_FILE)} exists (a finished run); pass "
-                "--overwrite to replace it."
+                "--overwrite to replace it, or --extend with more epochs to "
+                "train it further."
             )
-        if not os.path.isdir(self.file(BACKUP_DIR)):
-            return False
-        saved_path = os.path.join(self.file(BACKUP_DIR), RUN_FILE)
-        if os.path.isfile(saved_path):
-            with open(saved_path) as f:
-                saved = json.load(f)
-            differences = _differences(saved, _plain(identity))
-            if differences:
+        if not (finished or unfinished):
+            if extend:
+                raise ValueError(f"--extend: {self.path} holds no run to extend.")
+            return "new"
+        current = _plain(identity)
+        saved = _read_json(os.path.join(self.file(BACKUP_DIR), RUN_FILE))
+        if saved is None and finished:
+            saved = _read_json(self.file(RUN_FILE))
+            if saved is None:
                 raise ValueError(
-                    f"{self.path} holds an unfinished run of another set-up: "
-                    f"{'; '.join(differences)}; rerun it as it was to resume, "
-                    "or pass --overwrite to start again."
+                    f"--extend: {self.path} holds a run finished without "
+                    f"{RUN_FILE} (by an older keras-pfs), so its set-up cannot "
+                    "be checked; pass --overwrite to start again."
                 )
+        if saved is not None and extend:
+            self._check_more_epochs(saved, current, finished and not unfinished)
+            saved = {**saved, "config": {**saved["config"], "epochs": None}}
+            current = {**current, "config": {**current["config"], "epochs": None}}
+        differences = _differences(saved or current, current)
+        if differences:
+            kind = "a run" if extend else "an unfinished run"
+            how = (
+                "--extend may change only epochs"
+                if extend
+                else "rerun it as it was to resume"
+            )
+            raise ValueError(
+                f"{self.path} holds {kind} of another set-up: "
+                f"{'; '.join(differences)}; {how}, or pass --overwrite to "
+                "start again."
+            )
+        if extend:
+            epochs = identity["config"]["epochs"]
+            print(f"Extending the run in {self.path} to {epochs} epochs.")
+            return "extend"
         print(f"Resuming the unfinished run in {self.path} from its last backup.")
-        return True
+        return "resume"
+
+    def _check_more_epochs(self, saved, current, finished):
+        before, now = saved["config"]["epochs"], current["config"]["epochs"]
+        if now < before or (finished and now == before):
+            raise ValueError(
+                f"--extend: the run in {self.path} was set to train {before} "
+                f"epochs; set epochs above that (now {now})."
+            )
+
+    def finished_epochs(self):
+        """Epochs the finished run here trained (0 if there is none)."""
+        if not os.path.exists(self.file(MODEL_FILE)):
+            return 0
+        finished = _read_json(self.file(RUN_FILE)) or {"config": {"epochs": 0}}
+        return finished["config"]["epochs"]
 
     def record_start(self, identity):
         """Writes `identity` beside the backups (chief only)."""
@@ -133,8 +253,15 @@ class Workdir:
             _plain(identity), os.path.join(self.file(BACKUP_DIR), RUN_FILE)
         )
 
+    def record_finish(self, identity):
+        """Writes `identity` beside the results, for `--extend` (chief only)."""
+        write_json_atomically(_plain(identity), self.file(RUN_FILE))
+
     def set_aside(self):
         """Moves the previous run's files into `previous_run/`.
+
+        They are gathered in `previous_run.partial/` first, so that a kill
+        in the middle leaves no `previous_run/` that lacks some of them.
 
         Returns:
             True if anything was moved.
@@ -145,12 +272,14 @@ class Workdir:
             # in the directory now is that attempt's partial state.
             self._remove(RUN_FILES, self.path)
             return True
+        staging = aside + ".partial"
         present = [n for n in RUN_FILES if os.path.lexists(self.file(n))]
-        if not present:
+        if not present and not os.path.isdir(staging):
             return False
-        os.makedirs(aside)
+        os.makedirs(staging, exist_ok=True)  # one a kill left: finish its move
         for name in present:
-            os.replace(self.file(name), os.path.join(aside, name))
+            os.replace(self.file(name), os.path.join(staging, name))
+        os.replace(staging, aside)
         print(
             f"Moved the previous run to {aside}; it is deleted once the new run "
             "has finished its first epoch.",
@@ -161,12 +290,17 @@ class Workdir:
     def restore_aside(self):
         """Puts the set-aside run back, dropping the new run's partial files."""
         aside = self.file(PREVIOUS_DIR)
-        if not os.path.isdir(aside):
-            return
-        self._remove(RUN_FILES, self.path)
-        for name in os.listdir(aside):
-            os.replace(os.path.join(aside, name), self.file(name))
-        os.rmdir(aside)
+        staging = aside + ".partial"
+        if os.path.isdir(staging):  # stopped while moving: nothing new yet
+            self._move_back(staging)
+        if os.path.isdir(aside):
+            self._remove(RUN_FILES, self.path)
+            self._move_back(aside)
+
+    def _move_back(self, folder):
+        for name in os.listdir(folder):
+            os.replace(os.path.join(folder, name), self.file(name))
+        os.rmdir(folder)
 
     def drop_aside(self):
         shutil.rmtree(self.file(PREVIOUS_DIR), ignore_errors=True)
