@@ -13,6 +13,11 @@ import traceback
 
 MIXED_PRECISION_POLICIES = (None, "mixed_float16", "mixed_bfloat16")
 
+# The paper's method, PFS plus knowledge-gap weighted imitation: the default
+# of `ExperimentConfig` and of `Distiller`. Here, the lowest layer, so that
+# both read it without the config importing the losses.
+DEFAULT_DISTILLATION_LOSSES = ("pfs", "imitation")
+
 
 @dataclasses.dataclass
 class ExperimentConfig:
@@ -118,7 +123,7 @@ class ExperimentConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     distillation_losses: dict = dataclasses.field(
-        default_factory=lambda: {"pfs": {}, "imitation": {}}
+        default_factory=lambda: {name: {} for name in DEFAULT_DISTILLATION_LOSSES}
     )
     loss_weights: dict = dataclasses.field(default_factory=dict)
     ce_weight: float = 1.0

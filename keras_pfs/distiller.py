@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_pfs import losses as losses_lib
+from keras_pfs.config import DEFAULT_DISTILLATION_LOSSES
 from keras_pfs.losses.cross_entropy import segmentation_cross_entropy, valid_mask
 from keras_pfs.losses.utils import match_grid
 from keras_pfs.metrics import SegmentationIoU
@@ -183,7 +184,7 @@ class Distiller(keras.Model):
         student_spec = _output_spec(student, "student")
         num_classes = student_spec["logits"].shape[-1]
         if distillation_losses is None:
-            distillation_losses = ["pfs", "imitation"]
+            distillation_losses = DEFAULT_DISTILLATION_LOSSES
         if teacher is None and distillation_losses:
             raise ValueError(
                 "Distiller: a teacher is required for distillation_losses "
