@@ -422,6 +422,8 @@ class Distiller(keras.Model):
         `BestStudentCheckpoint`) keeps the config it was built with."""
         layers = [
             layer
+            # Private Keras API (written against Keras 3.15.1): every layer
+            # inside the student, nested ones included.
             for layer in self.student._flatten_layers(include_self=False)
             if isinstance(layer, keras.layers.BatchNormalization)
         ]

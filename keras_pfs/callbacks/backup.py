@@ -8,6 +8,10 @@ import os
 import h5py
 import keras
 import tensorflow as tf
+
+# Private Keras API, written against Keras 3.15.1: H5IOStore and _save_state,
+# the writer of `save_weights`, here writing to memory (recorded and checked
+# in tests/test_keras_private.py).
 from keras.src.saving import saving_lib
 
 from keras_pfs.callbacks.checkpoints import replace_atomically, write_json_atomically
@@ -45,6 +49,10 @@ def _write_bytes(contents):
 class WorkerBackup(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` that survives kills and full disks, and can roll
     back to the epoch all workers reached.
+
+    Built on private parts of Keras 3.15.1's `BackupAndRestore` (its
+    `_save_model` hook, file paths and epoch counters) and on
+    `Model._initial_epoch`; tests/test_keras_private.py checks them.
 
     Each save writes the new state beside the old one and renames it into
     place (the previous state is kept as `*.bkp`), so a kill or a full disk

@@ -20,7 +20,10 @@ weights as one process (tests/distributed_step.py).
 
 import keras
 import tensorflow as tf
-from keras.src import tree
+
+# Private Keras API, written against Keras 3.15.1: the module whose
+# TensorFlowTrainer._maybe_symbolic_build and reduce_per_replica `apply`
+# replaces (recorded and checked in tests/test_keras_private.py).
 from keras.src.backend.tensorflow import trainer as tf_trainer
 
 # Versions with the bug that the patch was checked against; newer ones are
@@ -39,11 +42,13 @@ def _is_multi_worker(strategy):
 
 
 def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    # Keras 3.15.1's own, but for the first batch: it reads the trainer's
+    # private _distribute_strategy and _symbolic_build as the original does.
     if self._distribute_strategy is None:
         return
     if iterator is not None:
         for _, _, it in iterator:
-            data_batch = tree.map_structure(
+            data_batch = keras.tree.map_structure(
                 lambda x: (
                     self.distribute_strategy.experimental_local_results(x)[0]
                     if isinstance(x, tf.distribute.DistributedValues)
@@ -64,7 +69,7 @@ def _reduce_per_replica(values, strategy, reduction):
         rank = strategy.experimental_local_results(value)[0].shape.rank
         return strategy.reduce("MEAN", value, axis=0 if rank else None)
 
-    return tree.map_structure(reduce, values)
+    return keras.tree.map_structure(reduce, values)
 
 
 def apply(strategy):

@@ -41,6 +41,8 @@ def _with_any_size_upsampling(segmenter):
     """`segmenter`, its non-nearest `UpSampling2D` layers (nested models
     included) replaced by `_AnySizeUpSampling2D`; every other layer is
     shared, weights included."""
+    # Private Keras API (written against Keras 3.15.1): every layer, nested
+    # ones included; tests/test_keras_private.py checks it.
     if not any(_interpolating(layer) for layer in segmenter._flatten_layers()):
         return segmenter
 

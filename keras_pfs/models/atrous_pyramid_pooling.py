@@ -2,7 +2,8 @@
 
 import keras
 
-# keras-hub exports this layer only under its src tree.
+# keras-hub exports this layer only under its src tree (written against
+# keras-hub 0.32.0; tests/test_keras_private.py checks it).
 from keras_hub.src.models.deeplab_v3.deeplab_v3_layers import SpatialPyramidPooling
 
 

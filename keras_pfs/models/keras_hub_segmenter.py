@@ -5,7 +5,8 @@ import logging
 import keras
 import keras_hub
 
-# keras-hub exports these layers only under its src tree.
+# keras-hub exports these layers only under its src tree (written against
+# keras-hub 0.32.0; tests/test_keras_private.py checks them).
 from keras_hub.src.models.deeplab_v3.deeplab_v3_layers import SpatialPyramidPooling
 from keras_hub.src.models.mit.mit_layers import HierarchicalTransformerEncoder
 
@@ -58,7 +59,13 @@ class KerasHubSegmenter(keras.Model):
 
 def _make_reloadable(model):
     """Switches, in place, the layers of `model` (and of the models nested
-    in it) whose keras-hub class does not reload to our subclass of it."""
+    in it) whose keras-hub class does not reload to our subclass of it.
+
+    Relies on Keras 3.15.1 saving a layer as `type(layer)` and on the
+    subclasses adding no state; Keras keeps the call signature it read at
+    construction, so the swapped layer takes `training` from the enclosing
+    call only (tests/test_keras_private.py).
+    """
     for layer in model.layers:
         if type(layer) in _RELOADABLE:
             layer.__class__ = _RELOADABLE[type(layer)]
@@ -88,7 +95,8 @@ def _node_outputs(layer):
     """`layer`'s outputs where its (single) caller's graph uses them.
 
     A nested functional model's `output` is its own graph's; the tensors the
-    enclosing graph sees are those of the node that called it.
+    enclosing graph sees are those of the node that called it, in the private
+    `_inbound_nodes` (Keras 3.15.1; tests/test_keras_private.py checks it).
     """
     if len(layer._inbound_nodes) != 1:
         return None
@@ -218,7 +226,7 @@ def from_keras_hub(segmenter_or_preset, feature_layer=None, name=None):
         )(x)
     x, features = with_features(x)
     # The segmenter's head: the chain of layers its graph applies to the
-    # backbone's output.
+    # backbone's output, one call each (private `_inbound_nodes`, Keras 3.15.1).
     head = segmenter.layers[2:]
     for layer in head:
         if (
