@@ -18,6 +18,7 @@ import re
 
 import h5py
 import keras
+import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -136,8 +137,9 @@ def _changed(key):
     sites = ", ".join(f"keras_pfs/{site}" for site in api.sites)
     return (
         f"Private Keras API {key!r} changed (written against Keras "
-        f"{KERAS_VERSION} and keras-hub {KERAS_HUB_VERSION}; installed Keras "
-        f"{keras.__version__}). Used in {sites}, which rely on: {api.relies_on}."
+        f"{KERAS_VERSION} and keras-hub {KERAS_HUB_VERSION}; installed: "
+        f"{keras.__version__} and {keras_hub.__version__}). Used in {sites}, "
+        f"which rely on: {api.relies_on}."
     )
 
 
