@@ -169,6 +169,29 @@ def test_sigterm_before_the_first_epoch_puts_the_previous_run_back(tmp_path):
     assert snapshot(workdir) == before  # lock released, nothing left aside
 
 
+def test_sigint_while_training_stops_promptly_and_the_run_resumes(tmp_path):
+    workdir = str(tmp_path / "run")
+    epochs = os.path.join(workdir, "epochs.jsonl")
+    with started(tmp_path, f"--workdir={workdir}", "--set=epochs=8") as process:
+        wait_until(process, lambda: os.path.isfile(epochs), "the first epoch")
+        process.send_signal(signal.SIGINT)
+        assert ended_within(process, 60) == 128 + signal.SIGINT
+        assert "stopped by SIGINT" in stderr(process)
+        error_lines(stderr(process))
+    with open(epochs) as f:
+        done = len(f.readlines())
+    assert 1 <= done < 8 and not os.path.exists(os.path.join(workdir, "model.keras"))
+    # The lock is released and the backup readable: the same command resumes
+    # and finishes the epochs that were left.
+    resumed = run_train(f"--workdir={workdir}", "--set=epochs=8")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    # An epoch cut off after its log line but before its backup is redone;
+    # the history keeps each epoch once.
+    with open(os.path.join(workdir, "history.json")) as f:
+        assert json.load(f)["epoch"] == list(range(8))
+    assert os.path.isfile(os.path.join(workdir, "model.keras"))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
