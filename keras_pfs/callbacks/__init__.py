@@ -6,8 +6,6 @@ from keras_pfs.callbacks.checkpoints import (
     BestStudentCheckpoint,
     EpochLog,
     read_epoch_log,
-    save_model_atomically,
-    write_json_atomically,
 )
 from keras_pfs.callbacks.segmentation_summaries import SegmentationSummaries
 from keras_pfs.callbacks.student_checkpoint import StudentCheckpoint
@@ -19,6 +17,4 @@ __all__ = [
     "StudentCheckpoint",
     "WorkerBackup",
     "read_epoch_log",
-    "save_model_atomically",
-    "write_json_atomically",
 ]

@@ -14,7 +14,7 @@ import tensorflow as tf
 # in tests/test_keras_private.py).
 from keras.src.saving import saving_lib
 
-from keras_pfs.callbacks.checkpoints import replace_atomically, write_json_atomically
+from keras_pfs.atomic import replace_atomically, write_json_atomically
 
 # Each weights file says which epoch it is from, so that a file and the
 # metadata beside it can never disagree after a kill between their renames.

@@ -19,7 +19,7 @@ import tensorflow as tf
 from absl import flags
 
 from keras_pfs import data
-from keras_pfs.callbacks import write_json_atomically
+from keras_pfs.atomic import write_json_atomically
 from keras_pfs.cli import command, common
 from keras_pfs.cli.common import FLAGS
 from keras_pfs.metrics import evaluate_segmenter

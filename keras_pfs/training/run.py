@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_pfs import callbacks, losses
-from keras_pfs.callbacks import save_model_atomically, write_json_atomically
+from keras_pfs.atomic import save_model_atomically, write_json_atomically
 from keras_pfs.distiller import Distiller
 from keras_pfs.distribute import get_strategy, worker_index
 from keras_pfs.metrics import evaluate_segmenter

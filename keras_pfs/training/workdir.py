@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 
-from keras_pfs.callbacks import write_json_atomically
+from keras_pfs.atomic import write_json_atomically
 from keras_pfs.training.lock import WorkdirLock
 
 MODEL_FILE = "model.keras"
