@@ -65,7 +65,7 @@ def save_model_atomically(model, path):
     )
 
 
-def write_json_atomically(payload, path, previous=None):
+def write_json_atomically(payload, path, previous=None, indent=2):
     """Writes `payload` as JSON to `path` through a temporary file.
 
     Args:
@@ -73,6 +73,7 @@ def write_json_atomically(payload, path, previous=None):
         path: the file to write.
         previous: if given, where the old `path` is kept (see
             `replace_atomically`).
+        indent: `json.dump`'s indent.
 
     Example:
 
@@ -81,7 +82,7 @@ def write_json_atomically(payload, path, previous=None):
 
     def write(temporary):
         with open(temporary, "w") as f:
-            json.dump(payload, f, indent=2)
+            json.dump(payload, f, indent=indent)
 
     replace_atomically(path, write, previous=previous)
 

@@ -416,13 +416,15 @@ def _read_config_file(path):
     return module.CONFIG
 
 
-def load_config(path=None, overrides=()):
+def load_config(path=None, overrides=(), values=None):
     """Builds an `ExperimentConfig` from a config file and overrides.
 
     Args:
         path: a Python file (`.py`) defining `CONFIG` (a dict), or `None`
             for the defaults.
         overrides: `"key=value"` strings applied last.
+        values: a dict of config values applied after the file and before
+            `overrides` (e.g. a comparison's row).
 
     Returns:
         An `ExperimentConfig`.
@@ -436,10 +438,12 @@ def load_config(path=None, overrides=()):
     >>> load_config(None, ["epochs=2"]).epochs
     2
     """
-    values = {}
+    merged = {}
     if path is not None:
-        values.update(_read_config_file(path))
+        merged.update(_read_config_file(path))
+    _check_keys(values or {}, "values")
+    merged.update(values or {})
     parsed = dict(_parse_override(text) for text in overrides)
     _check_keys(parsed, "--set")
-    values.update(parsed)
-    return ExperimentConfig(**values)
+    merged.update(parsed)
+    return ExperimentConfig(**merged)

@@ -27,6 +27,8 @@ import tempfile
 import benchmark_harness as harness
 from absl import app, flags
 
+from keras_pfs.experiments import benchmark, records
+
 harness.define_flags("deploy")
 flags.DEFINE_string("teacher", None, "Teacher .keras; default untrained preset.")
 flags.DEFINE_string("student", None, "Student .keras; default untrained preset.")
@@ -93,7 +95,9 @@ def _measure(role, source, runtime, run, size_bytes, report, samples, config):
     from keras_pfs.metrics import SegmentationIoU
 
     _, _, parity, scored = samples
-    timing, _ = harness.time_calls({"run": lambda: run(parity[:1])}, config["repeats"])
+    timing, _ = benchmark.time_calls(
+        {"run": lambda: run(parity[:1])}, config["repeats"]
+    )
     row = {
         "model": role,
         "source": source,
@@ -173,8 +177,8 @@ def _markdown(results):
         )
     header = "model|runtime|latency (ms)|size (MB)|mIoU|parity max diff"
     header += "|parity agreement|gate"
-    lines += [harness.markdown_table(header.split("|"), rows), ""]
-    return "\n".join(lines + [harness.targets_table(results["targets"]), ""])
+    lines += [benchmark.markdown_table(header.split("|"), rows), ""]
+    return "\n".join(lines + [benchmark.targets_table(results["targets"]), ""])
 
 
 def main(argv):
@@ -205,7 +209,7 @@ def main(argv):
                 role, segmenter, source, samples, config, workdir
             ):
                 rows.append(_measure(role, source, *artifact, samples, config))
-    machine = harness.machine()
+    machine = records.machine()
     loads = machine["load_average_start"], machine["load_average_end"]
     if min(loads) > machine["cpu_count"]:
         notes.append(
@@ -213,16 +217,16 @@ def main(argv):
             "count), so num_threads 2 could not show a speed-up."
         )
     results = {
-        "machine": harness.describe(machine),
+        "machine": records.describe(machine),
         "input_size": config["input_size"],
         "repeats": config["repeats"],
         "notes": notes,
         "rows": rows,
-        "targets": harness.check_targets(config["targets"], rows),
+        "targets": benchmark.check_targets(config["targets"], rows),
         "settings": config,
     }
     path = os.path.join(FLAGS.output_dir, "results.json")
-    results = harness.record_json(path, results)
+    results = records.record_json(path, results)
     with open(os.path.join(FLAGS.output_dir, "README.md"), "w") as f:
         f.write(_markdown(results))
     print(f"Wrote {FLAGS.output_dir}/README.md and results.json")

@@ -26,6 +26,8 @@ import statistics
 import benchmark_harness as harness
 from absl import app, flags
 
+from keras_pfs.experiments import benchmark, records
+
 harness.define_flags("input")
 flags.DEFINE_string("output_json", None, "Where to write the results as JSON.")
 flags.DEFINE_string("data_dir", None, "Folder holding the list file.", required=True)
@@ -51,7 +53,7 @@ def time_pipeline(batches, config):
         # Reading a value makes sure the last batch exists, not just its handle.
         float(images[0, 0, 0, 0])
 
-    samples, _ = harness.time_calls({"window": window}, config["windows"], warmup=0)
+    samples, _ = benchmark.time_calls({"window": window}, config["windows"], warmup=0)
     count = config["window_batches"] * config["batch_size"]
     rates = [count / wall for wall in samples["window"]["times_s"]]
     return {
@@ -88,7 +90,7 @@ def main(argv):
     )
     settings = {**config, "list_file": list_file, "augmentation": repr(augment)}
     result = dict(
-        machine=harness.machine(),
+        machine=records.machine(),
         settings={**settings, "step_json": FLAGS.step_json},
         pipeline=pipeline,
     )
@@ -115,9 +117,9 @@ def main(argv):
         }
         print("step: " + json.dumps(result["step"]))
         rows = [{"jit": jit, **figures} for jit, figures in result["step"].items()]
-        result["targets"] = harness.check_targets(config["targets"], rows)
+        result["targets"] = benchmark.check_targets(config["targets"], rows)
     if FLAGS.output_json:
-        harness.record_json(FLAGS.output_json, result)
+        records.record_json(FLAGS.output_json, result)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ import time
 import benchmark_harness as harness
 from absl import app, flags
 
+from keras_pfs.experiments import benchmark, records
+
 harness.define_flags("losses")
 flags.DEFINE_string("output_json", None, "Where to write the results as JSON.")
 flags.DEFINE_string("output_md", None, "Where to write the table as markdown.")
@@ -113,7 +115,7 @@ def run_single(row):
         target=_watch_memory, args=(result, baseline, budget), daemon=True
     ).start()
     try:
-        samples, outputs = harness.time_calls(
+        samples, outputs = benchmark.time_calls(
             {"loss": lambda: call(teacher, student)[0].numpy()},
             row["repeats"],
             1 + row["warmup"],
@@ -222,7 +224,7 @@ def table(comparisons):
         )
     header = "grid|Ct|B|pass|dense time|Gram time|time ratio|dense extra|Gram extra"
     header += "|mem ratio|rel. diff"
-    return harness.markdown_table(header.split("|"), rows)
+    return benchmark.markdown_table(header.split("|"), rows)
 
 
 def main(argv):
@@ -257,16 +259,16 @@ def main(argv):
             flush=True,
         )
     comparisons = compare(rows)
-    targets = harness.check_targets(config["targets"], comparisons)
-    meta = harness.machine()
+    targets = benchmark.check_targets(config["targets"], comparisons)
+    meta = records.machine()
     versions = {row["tf_version"] for row in rows if "tf_version" in row}
     meta["tensorflow"] = ", ".join(sorted(versions))
     meta["peak_reset"] = all(row.get("peak_reset", True) for row in rows)
-    tables = [table(comparisons), "", harness.targets_table(targets)]
+    tables = [table(comparisons), "", benchmark.targets_table(targets)]
     print("\n".join(tables))
-    header = [f"Command: `{harness.command()}`", "", harness.describe(meta), ""]
+    header = [f"Command: `{records.command()}`", "", records.describe(meta), ""]
     if FLAGS.output_json:
-        harness.record_json(
+        records.record_json(
             FLAGS.output_json,
             dict(
                 meta=meta,

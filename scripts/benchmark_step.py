@@ -30,6 +30,8 @@ import benchmark_harness as harness
 import numpy as np
 from absl import app, flags
 
+from keras_pfs.experiments import benchmark, records
+
 harness.define_flags("step")
 flags.DEFINE_string("output_json", None, "Where to write the results as JSON.")
 flags.DEFINE_string(
@@ -169,7 +171,7 @@ def main(argv):
             rows[(name, jit)] = dict(config=name, jit=jit, effective_jit=effective_jit)
             rows[(name, jit)]["first_call_s"] = time.perf_counter() - start
             print(f"first call: {json.dumps(rows[(name, jit)])}", flush=True)
-    samples, last = harness.time_calls(steps, config["repeats"], config["warmup"])
+    samples, last = benchmark.time_calls(steps, config["repeats"], config["warmup"])
     for key, row in rows.items():
         row.update(samples[key], min_s=min(samples[key]["times_s"]))
         row["images_per_s"] = config["batch_size"] / row["median_s"]
@@ -188,7 +190,7 @@ def main(argv):
         }
     for name, values in {**derived, **agreement}.items():
         print(f"{name}: {json.dumps(values)}")
-    targets = harness.check_targets(
+    targets = benchmark.check_targets(
         config["targets"], [{"jit": jit, **derived[jit]} for jit in config["jit"]]
     )
     if FLAGS.output_json:
@@ -197,10 +199,10 @@ def main(argv):
             for field, outputs in (("first", first), ("last", last))
         }
         settings = {**config, "data": FLAGS.data_dir or "random"}
-        harness.record_json(
+        records.record_json(
             FLAGS.output_json,
             dict(
-                machine=harness.machine(),
+                machine=records.machine(),
                 settings={**settings, "optimizer": "AdamW(1e-4, weight_decay=1e-4)"},
                 rows=list(rows.values()),
                 derived=derived,

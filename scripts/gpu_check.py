@@ -32,6 +32,8 @@ import benchmark_harness as harness
 import numpy as np
 from absl import app, flags
 
+from keras_pfs.experiments import benchmark, records
+
 harness.define_flags("gpu_check")
 flags.DEFINE_string("output_json", "gpu_check.json", "Where to write the results.")
 FLAGS = flags.FLAGS
@@ -223,7 +225,7 @@ def check_throughput(setup):
         if distiller is not None  # its check failed before making it
     }
     calls["teacher_forward"] = lambda: float(forward(setup.batch[0]))
-    samples, _ = harness.time_calls(
+    samples, _ = benchmark.time_calls(
         calls, setup.config["repeats"], setup.config["warmup"]
     )
     batch = setup.config["batch_size"]
@@ -253,7 +255,9 @@ def main(argv):
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2
         )
-    config = harness.load_config(FLAGS.config, FLAGS.set, smoke=FLAGS.smoke or not gpus)
+    config = benchmark.load_config(
+        FLAGS.config, FLAGS.set, smoke=FLAGS.smoke or not gpus
+    )
     device = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
     print(f"GPUs: {len(gpus)} {device.get('device_name', '(none: CPU version)')}")
     setup = _Setup(config)
@@ -269,10 +273,10 @@ def main(argv):
         print(f"{name}: {json.dumps(result)}", flush=True)
     passed = all(check["passed"] for check in checks.values())
     print("all checks passed" if passed else "a check FAILED")
-    harness.record_json(
+    records.record_json(
         FLAGS.output_json,
         {
-            "machine": harness.machine(),
+            "machine": records.machine(),
             "gpus": len(gpus),
             "gpu": device.get("device_name"),
             "settings": config,

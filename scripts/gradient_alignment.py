@@ -16,12 +16,11 @@ Usage:
 
 import json
 import os
-import sys
 
+import benchmark_harness as harness
 from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import benchmark_harness as harness  # noqa: E402
+from keras_pfs.experiments import records
 
 flags.DEFINE_string("data_dir", None, "CamVid folder (train.txt).")
 flags.DEFINE_string("teacher", None, "Teacher .keras file.")
@@ -90,7 +89,7 @@ def main(argv):
             f"{figures['weighted_norm_ratio']:16.3f}"
         )
     if FLAGS.output:
-        harness.record_json(FLAGS.output, report)
+        records.record_json(FLAGS.output, report)
 
 
 if __name__ == "__main__":

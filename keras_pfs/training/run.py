@@ -117,6 +117,7 @@ def train(
     teacher_path=None,
     overwrite=False,
     extend=False,
+    callbacks=(),
 ):
     """Trains the config's `role` preset, distilled from a teacher if given.
 
@@ -159,6 +160,9 @@ def train(
             from scratch instead of resuming it.
         extend: continue the finished or unfinished run in `workdir` to
             `config.epochs` epochs (see above).
+        callbacks: more Keras callbacks for `fit`, called before the run's
+            own (so `on_train_begin` sees the student before a backup is
+            restored into it).
 
     Returns:
         The held-out evaluation (see `keras_pfs.metrics.evaluate_segmenter`)
@@ -225,6 +229,7 @@ def train(
                 (train_ds, val_ds),
                 identity,
                 finished_epochs,
+                list(callbacks),
             )
         except BaseException:
             if chief:  # failed before the first epoch: the old run stays
@@ -234,7 +239,7 @@ def train(
 
 
 def _fit_and_save(
-    config, strategy, run_dir, distiller, datasets, identity, finished_epochs
+    config, strategy, run_dir, distiller, datasets, identity, finished_epochs, extra
 ):
     train_ds, val_ds = datasets
     chief = run_dir.worker == 0
@@ -247,7 +252,7 @@ def _fit_and_save(
         distiller.student.load_weights(run_dir.file(workdir_lib.MODEL_FILE))
         initial_epoch = finished_epochs
     logs_dir = run_dir.file("logs")
-    fit_callbacks = [
+    fit_callbacks = extra + [
         # Before the backup: a kill between the two repeats an epoch (the
         # log keeps its last run) instead of leaving a gap.
         callbacks.EpochLog(run_dir.file(workdir_lib.EPOCH_LOG), write=chief),

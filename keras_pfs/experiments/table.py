@@ -1,9 +1,10 @@
-"""The CamVid campaign's tables, built from committed cell files only.
+"""A comparison's tables, built from its cell files only.
 
 Writes `results.json` (rows, paired differences with 95% t-intervals, gap
-closed, each target met or not, the cross-sequence block, sweeps),
-`README_table.md` (included by hand in the README) and `curves.png` (val
-mIoU against epochs).
+closed, each target met or not, a block per further fold, sweeps),
+`README_table.md` (to include in a README) and `curves.png` (val mIoU
+against epochs), so a comparison that spans sessions is rebuilt from what
+is on file.
 """
 
 import glob
@@ -12,57 +13,9 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-# Two-sided 95% Student-t quantiles t_{0.975, df}, df = 1..30.
-_T975 = (
-    12.706,
-    4.303,
-    3.182,
-    2.776,
-    2.571,
-    2.447,
-    2.365,
-    2.306,
-    2.262,
-    2.228,
-    2.201,
-    2.179,
-    2.160,
-    2.145,
-    2.131,
-    2.120,
-    2.110,
-    2.101,
-    2.093,
-    2.086,
-    2.080,
-    2.074,
-    2.069,
-    2.064,
-    2.060,
-    2.056,
-    2.052,
-    2.048,
-    2.045,
-    2.042,
-)
-
-
-def paired(ours, other):
-    """Per-seed differences in mIoU points, their mean and 95% t-interval."""
-    seeds = sorted(set(ours) & set(other))
-    diffs = [100 * (ours[s]["miou"] - other[s]["miou"]) for s in seeds]
-    out = {
-        "seeds": seeds,
-        "diff": diffs,
-        "mean": float(np.mean(diffs)) if diffs else None,
-    }
-    if len(diffs) >= 2:
-        half = _T975[min(len(diffs) - 1, 30) - 1] * np.std(diffs, ddof=1)
-        half /= np.sqrt(len(diffs))
-        out["ci95"] = [out["mean"] - half, out["mean"] + half]
-    return out
+from keras_pfs.atomic import write_json_atomically, write_text_atomically
+from keras_pfs.experiments.statistics import paired
 
 
 def load_cells(output_dir, fold):
@@ -125,24 +78,30 @@ def fold_summary(campaign, cells):
 
 
 def targets(campaign, paired_lines):
-    """Each of campaign.json's targets against one fold's paired lines.
+    """Each of the comparison's targets against one fold's paired lines.
 
-    `met` is None while a line lacks some of the campaign's seeds: a verdict
-    on part of the seeds would be read as the verdict.
+    Targets (all optional, in mIoU points): `ours_minus_baseline_mean`,
+    `ours_minus_baseline_every_seed` (strictly above on every seed),
+    `ours_minus_peer_mean` (one threshold, or one per peer) and
+    `ours_minus_full_label_mean`. `met` is None while a line lacks some of
+    the comparison's seeds: a verdict on part of the seeds would be read as
+    the verdict.
     """
     goal, ours, base = campaign["targets"], campaign["ours"], campaign["baseline"]
-    peer_goal = goal["ours_minus_peer_mean"]
+    peer_goal = goal.get("ours_minus_peer_mean", {})
     if not isinstance(peer_goal, dict):  # one threshold for every peer
         peer_goal = dict.fromkeys(campaign["peers"], peer_goal)
     checks = {
-        "ours_minus_baseline_mean": (base, "mean", goal["ours_minus_baseline_mean"]),
-        "ours_minus_baseline_every_seed": (
-            base,
-            "min",
-            goal["ours_minus_baseline_every_seed"],
-        ),
-        **{f"ours_minus_{p}_mean": (p, "mean", t) for p, t in peer_goal.items()},
+        name: (base, stat, goal[name])
+        for name, stat in (
+            ("ours_minus_baseline_mean", "mean"),
+            ("ours_minus_baseline_every_seed", "min"),
+        )
+        if name in goal
     }
+    checks.update(
+        {f"ours_minus_{p}_mean": (p, "mean", t) for p, t in peer_goal.items()}
+    )
     if "ours_minus_full_label_mean" in goal:
         checks["ours_minus_full_label_mean"] = (
             campaign["full_label_row"],
@@ -219,13 +178,13 @@ def _markdown(summary, names):
     return lines
 
 
-def _curves_png(folds, path, size=(640, 360), pad=40):
-    """val mIoU against epoch: one line per cell (teacher, baseline, ours)."""
-    colours = {
-        "teacher": (0, 0, 0),
-        "student": (200, 60, 40),
-        "pfs+imitation": (40, 90, 200),
-    }
+def _curves_png(folds, rows, path, size=(640, 360), pad=40):
+    """val mIoU against epoch: one line per cell of the teacher, the
+    baseline and ours (`rows`, in that order)."""
+    # Pillow comes with TensorFlow (through TensorBoard); only this needs it.
+    from PIL import Image, ImageDraw
+
+    colours = dict(zip(rows, [(0, 0, 0), (200, 60, 40), (40, 90, 200)], strict=True))
     lines = [
         (colours[c["row"]], [p["val_mean_iou"] for p in c["curve"]])
         for cells in folds.values()
@@ -263,7 +222,10 @@ def write_tables(campaign, output_dir):
     folds = {fold: load_cells(output_dir, fold) for fold in campaign["folds"]}
     names = ["teacher", *campaign["rows"]]
     results = {}
-    lines = ["# CamVid campaign table (generated from cells/)", ""]
+    lines = [
+        f"# {campaign.get('name', 'Comparison')} table (generated from cells/)",
+        "",
+    ]
     for fold, cells in folds.items():
         summary = fold_summary(campaign, cells)
         sweeps, minus_row = {}, {}
@@ -299,9 +261,13 @@ def write_tables(campaign, output_dir):
     if "labeled_fraction" in campaign:
         results["labeled_fraction"] = campaign["labeled_fraction"]
     os.makedirs(output_dir, exist_ok=True)
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    with open(os.path.join(output_dir, "README_table.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    _curves_png(folds, os.path.join(output_dir, "curves.png"))
+    write_json_atomically(results, os.path.join(output_dir, "results.json"), indent=1)
+    write_text_atomically(
+        "\n".join(lines) + "\n", os.path.join(output_dir, "README_table.md")
+    )
+    _curves_png(
+        folds,
+        ["teacher", campaign["baseline"], campaign["ours"]],
+        os.path.join(output_dir, "curves.png"),
+    )
     print("\n".join(lines))

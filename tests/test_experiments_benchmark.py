@@ -1,37 +1,38 @@
-"""Tests of scripts/benchmark_harness.py: configs, timing, targets, records."""
+"""The benchmarks' harness: configs, timing, targets, records."""
 
 import json
 import os
 import pathlib
-import sys
 
 import pytest
 
-SCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "scripts"
-sys.path.insert(0, str(SCRIPTS))
-import benchmark_harness as harness  # noqa: E402
+from keras_pfs.experiments import benchmark, records
 
-sys.path.remove(str(SCRIPTS))
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_load_config_applies_smoke_then_overrides(tmp_path):
     path = tmp_path / "bench.json"
     config = {"sizes": [64], "repeats": 5, "name": "a", "smoke": {"sizes": [8]}}
     path.write_text(json.dumps(config))
-    assert harness.load_config(str(path)) == {"sizes": [64], "repeats": 5, "name": "a"}
-    config = harness.load_config(str(path), ["repeats=2", "name=b c"], smoke=True)
+    assert benchmark.load_config(str(path)) == {
+        "sizes": [64],
+        "repeats": 5,
+        "name": "a",
+    }
+    config = benchmark.load_config(str(path), ["repeats=2", "name=b c"], smoke=True)
     assert config == {"sizes": [8], "repeats": 2, "name": "b c"}
-    assert harness.load_config(str(path), ["sizes=[2, 3]"])["sizes"] == [2, 3]
+    assert benchmark.load_config(str(path), ["sizes=[2, 3]"])["sizes"] == [2, 3]
     with pytest.raises(ValueError, match="has no key 'repeat'"):
-        harness.load_config(str(path), ["repeat=2"])
+        benchmark.load_config(str(path), ["repeat=2"])
 
 
 def test_shipped_benchmark_configs_load_with_their_smoke_sizes():
-    paths = list((SCRIPTS.parent / "benchmarks" / "configs").glob("*.json"))
+    paths = list((ROOT / "benchmarks" / "configs").glob("*.json"))
     assert len(paths) == 5
     for path in paths:
-        full = harness.load_config(str(path))
-        smoke = harness.load_config(str(path), smoke=True)
+        full = benchmark.load_config(str(path))
+        smoke = benchmark.load_config(str(path), smoke=True)
         assert set(full) == set(smoke), path
         if path.stem == "gpu_check":  # a check: its bounds are *_max_relative_diff
             assert full["mixed_max_relative_diff"] > 0
@@ -42,7 +43,7 @@ def test_shipped_benchmark_configs_load_with_their_smoke_sizes():
 def test_time_calls_rotates_the_order_and_skips_warmup():
     order = []
     calls = {name: (lambda name=name: order.append(name) or name) for name in "abc"}
-    samples, outputs = harness.time_calls(calls, repeats=2, warmup=1)
+    samples, outputs = benchmark.time_calls(calls, repeats=2, warmup=1)
     assert order == list("abc") + list("bca") + list("cab")
     assert outputs == {"a": "a", "b": "b", "c": "c"}
     for sample in samples.values():
@@ -77,34 +78,34 @@ def test_check_targets_selects_rows_and_compares_versus_a_reference():
         dict(name="scored", figure="miou", where={"model": "teacher"}, equals=1),
         dict(name="absent", figure="miou", where={"model": "other"}, at_least=0),
     ]
-    results = harness.check_targets(targets, rows)
+    results = benchmark.check_targets(targets, rows)
     assert [r["met"] for r in results] == [False, True, False, None, None]
     assert results[0]["values"] == [20.0, 10.0]
     assert results[1]["values"] == [6.0]
     assert results[2]["values"] == [pytest.approx(0.02)]
     no_reference = dict(targets[1], versus={"model": "other"})
-    assert harness.check_targets([no_reference], rows)[0]["met"] is None
+    assert benchmark.check_targets([no_reference], rows)[0]["met"] is None
     with pytest.raises(ValueError, match="'fast': give one of at_least"):
-        harness.check_targets([dict(targets[0], at_least=1)], rows)
-    table = harness.targets_table(results)
+        benchmark.check_targets([dict(targets[0], at_least=1)], rows)
+    table = benchmark.targets_table(results)
     assert "| speed-up | met | 6 |" in table
     assert "| absent | not measured | no rows |" in table
 
 
 def test_markdown_table():
-    table = harness.markdown_table(["a", "b"], [[1, "x"], [2.5, None]])
+    table = benchmark.markdown_table(["a", "b"], [[1, "x"], [2.5, None]])
     assert table == "| a | b |\n|---|---|\n| 1 | x |\n| 2.5 | None |"
 
 
 def test_record_json_adds_metadata_and_replaces_atomically(tmp_path):
     path = str(tmp_path / "out" / "results.json")
-    record = harness.record_json(path, {"rows": [1], "date": "given"})
+    record = records.record_json(path, {"rows": [1], "date": "given"})
     with open(path) as f:
         assert json.load(f) == record
     assert record["rows"] == [1] and record["date"] == "given"
     assert "python" in record["command"] and "command" in record
     assert not os.path.exists(path + ".partial")
-    machine = harness.machine()
+    machine = records.machine()
     assert machine["cpu_count"] == os.cpu_count()
     assert machine["memory_total_gb"] > 0
-    assert f"{machine['cpu_count']} cores" in harness.describe(machine)
+    assert f"{machine['cpu_count']} cores" in records.describe(machine)

@@ -2,15 +2,12 @@
 
 import json
 import os
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-
-from campaign_sweeps import adopt, variant_name, winners  # noqa: E402
-from campaign_table import load_cells  # noqa: E402
+from keras_pfs.experiments.comparison import variant_name
+from keras_pfs.experiments.sweeps import adopt, adopt_winners, winners
+from keras_pfs.experiments.table import load_cells
 
 
 def _campaign():
@@ -167,3 +164,20 @@ def test_a_winner_whose_work_directory_is_gone_runs_seed_0_again(sweep_done):
     _adopt(root, campaign, "kd")
     assert campaign["rows"]["kd"]["loss_weights"] == {"kd": 2.0}
     assert "kd" not in load_cells(str(root), "val")  # no model to commit
+
+
+def test_adopt_winners_rewrites_the_comparison_file(sweep_done, monkeypatch):
+    root = sweep_done
+    monkeypatch.chdir(root)  # cells name their models relative to it
+    comparison = {**_campaign(), "config": "config.py", "about": "a note"}
+    comparison["rows"]["kd"]["about"] = "Pixel KD."
+    path = root / "compare.json"
+    path.write_text(json.dumps(comparison))
+    adopt_winners(str(path), "peers", "val", str(root), str(root / "cache"))
+    written = json.loads(path.read_text())
+    assert written["rows"]["kd"]["loss_weights"] == {"kd": 2.0}
+    assert "kd_published" in written["rows"]
+    assert written["about"] == "a note"  # the file's other keys are kept as they were
+    assert "peers" not in written  # no defaults are written in
+    with pytest.raises(ValueError, match="no sweep 'nope'"):
+        adopt_winners(str(path), "nope", "val", str(root))

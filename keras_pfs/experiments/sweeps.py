@@ -1,6 +1,6 @@
 """Sweep variants: their names, their recipes, and the sweep's rule applied.
 
-A sweep (`sweeps.<name>` in `benchmarks/camvid/campaign.json`) runs seed 0
+A sweep (`sweeps.<name>` of a comparison file) runs seed 0
 of each variant and compares it with its row's own seed-0 cell. Its rule:
 the variant with the largest gain above `threshold` mIoU points wins, once
 every variant of the row has its cell. The winner's recipe becomes the
@@ -11,45 +11,20 @@ winner's seed-0 run is the row's seed 0 (same config and seed); the row's
 other seeds run next.
 """
 
-import copy
 import glob
 import json
 import os
 import shutil
 
-from benchmark_harness import record_json
-
-
-def variant_name(variant):
-    """A sweep variant's cell name, e.g. `skd@skd=5.0` or
-    `pfs+imitation@imitation.weighting=tv`."""
-    parts = []
-    for key in ("set", "loss_weights", "distillation_losses"):
-        for name, value in sorted(variant.get(key, {}).items()):
-            if isinstance(value, dict):
-                parts += [f"{name}.{k}={v}" for k, v in sorted(value.items())]
-            else:
-                text = "x".join(map(str, value)) if isinstance(value, list) else value
-                parts.append(f"{name}={text}")
-    return variant["row"] + "@" + ",".join(parts)
-
-
-def merged(row, variant):
-    """A copy of a row's recipe with a variant's overrides merged in."""
-    out = copy.deepcopy(row)
-    for key, value in variant.items():
-        if key == "distillation_losses":
-            for loss, options in value.items():
-                out[key][loss].update(options)
-        elif key in ("loss_weights", "set"):
-            out.setdefault(key, {}).update(value)
-    return out
-
-
-def model_file(output_dir, fold, name, seed):
-    """Where a cell's committed model goes."""
-    file = "teacher.keras" if name == "teacher" else f"{name}_seed{seed}.keras"
-    return os.path.join(output_dir, "models", fold, file)
+from keras_pfs.atomic import write_json_atomically
+from keras_pfs.experiments.comparison import (
+    load_comparison,
+    merged,
+    model_file,
+    variant_name,
+)
+from keras_pfs.experiments.records import record_json
+from keras_pfs.experiments.table import load_cells
 
 
 def winners(campaign, sweep_name, cells):
@@ -99,7 +74,9 @@ def _moves(campaign, renames, output_dir, cache_dir, root):
                         cell = json.load(f)
                     cell["row"] = new
                     if "model" in cell:
-                        model = model_file(output_dir, fold, new, cell["seed"])
+                        model = model_file(
+                            os.path.join(output_dir, "models"), fold, new, cell["seed"]
+                        )
                         moves.append((os.path.join(root, cell["model"]), model))
                         cell["model"] = os.path.relpath(model, root)
                     rewrites.append(
@@ -151,7 +128,7 @@ def adopt(campaign, sweep_name, fold, row, variant, output_dir, cache_dir, root)
     sources = {source for source, _ in moves}
     seed0 = [
         os.path.join(output_dir, "cells", fold, row),
-        model_file(output_dir, fold, row, 0),
+        model_file(os.path.join(output_dir, "models"), fold, row, 0),
     ]
     for target in [t for _, t in moves] + seed0:
         if os.path.exists(target) and target not in sources:
@@ -202,7 +179,39 @@ def _reuse_seed0(campaign, fold, row, winner, output_dir, cache_dir, root):
         if not os.path.isfile(source):
             print(f"{source} is gone: {row}'s seed 0 will run again.")
             return
-        model = model_file(output_dir, fold, row, 0)
+        model = model_file(os.path.join(output_dir, "models"), fold, row, 0)
         shutil.copyfile(source, model)
         cell["model"] = os.path.relpath(model, root)
     record_json(os.path.join(output_dir, "cells", fold, row, "seed0.json"), cell)
+
+
+def adopt_winners(path, sweep, fold, output_dir, work_dir=None):
+    """Applies `sweep`'s rule to its cells of `fold` and rewrites the
+    comparison file after each row that changes.
+
+    Args:
+        path: the comparison file; only its rows, sweeps, pairs and kept
+            models change (its other keys are written back as they were).
+        sweep: the sweep whose rule to apply.
+        fold: the fold it ran on.
+        output_dir: where `cells/` and `models/` are.
+        work_dir: the cells' work directories (default
+            `<output_dir>/work`).
+
+    Raises:
+        ValueError: the sweep states no `threshold`, or `adopt`'s errors.
+    """
+    comparison = load_comparison(path)
+    if sweep not in comparison["sweeps"]:
+        raise ValueError(f"{path}: no sweep {sweep!r}.")
+    if "threshold" not in comparison["sweeps"][sweep]:
+        raise ValueError(f"{path}: sweeps.{sweep} states no rule threshold.")
+    with open(path) as f:
+        written = json.load(f)
+    written.setdefault("commit_models", {})
+    work_dir = work_dir or os.path.join(output_dir, "work")
+    cells = load_cells(output_dir, fold)
+    for row, (variant, gain) in winners(comparison, sweep, cells).items():
+        print(f"{row}: {variant_name(variant)} wins ({gain:+.2f} mIoU)", flush=True)
+        adopt(written, sweep, fold, row, variant, output_dir, work_dir, os.getcwd())
+        write_json_atomically(written, path)

@@ -1,27 +1,29 @@
-"""The CamVid campaign runner on a tiny campaign: cells, resume, table."""
+"""Comparison files, folds, recipes and the table built from cell files;
+the committed CamVid campaigns rebuilt by this code."""
 
 import json
 import os
-import subprocess
-import sys
+import shutil
 
 import pytest
 
+from keras_pfs.experiments import (
+    ComparisonRun,
+    load_cells,
+    load_comparison,
+    paired,
+    write_tables,
+)
+from keras_pfs.experiments.comparison import fold_splits, recipe_of, variant_name
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CAMVID = os.path.join(ROOT, "..", "shared", "datasets", "camvid")
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-
-from benchmark_camvid import (  # noqa: E402
-    check_finished_run,
-    fold_splits,
-    recipe_of,
-    variant_name,
-)
-from campaign_table import paired, write_tables  # noqa: E402
-
-needs_camvid = pytest.mark.skipif(
-    not os.path.isdir(CAMVID), reason="../shared/datasets/camvid absent"
-)
+CAMPAIGNS = {
+    "benchmarks/camvid/campaign.json": "benchmarks/camvid",
+    "benchmarks/camvid/label_efficient/campaign.json": (
+        "benchmarks/camvid/label_efficient"
+    ),
+}
 
 
 def _tiny_camvid(folder):
@@ -38,19 +40,6 @@ def _tiny_camvid(folder):
                 " ".join(os.path.join(root, p) for p in pair) + "\n" for pair in lines
             )
     return folder
-
-
-def _campaign(path):
-    with open(os.path.join(ROOT, "benchmarks", "camvid", "campaign.json")) as f:
-        campaign = json.load(f)
-    small = {"crop_size": [64, 80], "epochs": 1, "batch_size": 4}
-    campaign["teacher"]["set"] = {**small, "teacher_preset": "tiny_resnet"}
-    campaign["schedule"]["set"] = {**small, "student_preset": "tiny_mobile"}
-    campaign["rows"] = {k: campaign["rows"][k] for k in ("student", "pfs+imitation")}
-    campaign["peers"] = []
-    with open(path, "w") as f:
-        json.dump(campaign, f)
-    return campaign
 
 
 def test_cross_sequence_fold_lists_only_its_sequences(tmp_path):
@@ -77,9 +66,8 @@ def _tiny_camvid_or_skip(tmp_path):
 
 
 def test_variant_names_and_recipes_merge_overrides():
-    with open(os.path.join(ROOT, "benchmarks", "camvid", "campaign.json")) as f:
-        campaign = json.load(f)
-    campaign["schedule"]["set"] = {"epochs": 3}
+    campaign = load_comparison(os.path.join(ROOT, "benchmarks/camvid/campaign.json"))
+    campaign["set"] = {"epochs": 3}
     variant = {
         "row": "pfs+imitation",
         "distillation_losses": {"imitation": {"temperature": 2.0}},
@@ -96,22 +84,6 @@ def test_variant_names_and_recipes_merge_overrides():
     }
     assert recipe["set"] == {"epochs": 3, "crop_size": [120, 160]}
     assert row["temperature"] == 1.0  # the campaign's own row is untouched
-
-
-def test_a_finished_run_of_another_recipe_is_not_adopted(tmp_path):
-    config = {
-        "seed": 0,
-        "crop_size": [120, 160],
-        "distillation_losses": {"imitation": {"weighting": "kl"}},
-    }
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    same = {**config, "crop_size": (120, 160)}  # as the recipe holds it
-    check_finished_run(str(tmp_path), same)
-    other = {**config, "distillation_losses": {"imitation": {"weighting": "tv"}}}
-    with pytest.raises(ValueError, match="distillation_losses=.*'kl'.*not.*'tv'"):
-        check_finished_run(str(tmp_path), other)
-    # A `--set` override (smoke runs) is what the run used: not compared.
-    check_finished_run(str(tmp_path), other, overridden={"distillation_losses"})
 
 
 def test_paired_differences_and_interval():
@@ -144,8 +116,7 @@ def _cell(output, fold, row, seed, miou):
 
 
 def test_the_table_is_built_from_cell_files_alone(tmp_path):
-    with open(os.path.join(ROOT, "benchmarks", "camvid", "campaign.json")) as f:
-        campaign = json.load(f)
+    campaign = load_comparison(os.path.join(ROOT, "benchmarks/camvid/campaign.json"))
     for fold in ("val", "cross_sequence"):
         _cell(tmp_path, fold, "teacher", 0, 0.60)
         for seed, (base, ours, kd) in enumerate(
@@ -205,46 +176,42 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
     assert (tmp_path / "curves.png").is_file()
 
 
-@pytest.mark.slow
-@needs_camvid
-def test_campaign_runs_missing_cells_only_and_resumes_nothing_twice(tmp_path):
-    data = _tiny_camvid(str(tmp_path))
-    _campaign(tmp_path / "campaign.json")
+@pytest.mark.parametrize("path", sorted(CAMPAIGNS))
+def test_the_committed_tables_are_rebuilt_with_the_same_figures(tmp_path, path):
+    output = os.path.join(ROOT, CAMPAIGNS[path])
+    shutil.copytree(os.path.join(output, "cells"), tmp_path / "cells")
+    write_tables(load_comparison(os.path.join(ROOT, path)), str(tmp_path))
+    with open(os.path.join(output, "results.json")) as f:
+        committed = json.load(f)
+    assert json.loads((tmp_path / "results.json").read_text()) == committed
 
-    def run():
-        result = subprocess.run(
-            [
-                sys.executable,
-                os.path.join(ROOT, "scripts", "benchmark_camvid.py"),
-                f"--data_dir={data}",
-                f"--campaign={tmp_path / 'campaign.json'}",
-                f"--cache_dir={tmp_path / 'cache'}",
-                f"--output_dir={tmp_path / 'out'}",
-                "--seeds=1",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=1800,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        return result.stdout
 
-    run()
-    with open(tmp_path / "out" / "results.json") as f:
-        results = json.load(f)
-    assert results["teacher"]["seeds"] == [0]
-    assert results["student"]["seeds"] == [1]
-    for row in ("teacher", "student", "pfs+imitation"):
-        (model,) = results[row]["models"]
-        assert os.path.isfile(os.path.join(ROOT, model))
-    assert len(results["paired"]["pfs+imitation - student"]["diff"]) == 1
-    cell = tmp_path / "out" / "cells" / "val" / "pfs+imitation" / "seed1.json"
-    with open(cell) as f:
-        recorded = json.load(f)
-    assert recorded["config"]["loss_weights"] == {"pfs": 10.0, "imitation": 1.0}
-    assert recorded["config"]["seed"] == 1
-    assert len(recorded["curve"]) == 1 and recorded["best_epoch"] == 1
-    assert recorded["seconds"] > 0
-    # Every cell is on file: a second run trains nothing.
-    assert "running:" not in run()
+# Keys added to ExperimentConfig after a campaign's first cells ran; an older
+# cell ran with their defaults.
+_LATER_KEYS = {"distill_pixels", "labeled_fraction", "peer_wait_seconds"}
+# Where the data was on the machine that ran the cell.
+_MACHINE_KEYS = {"data_dir", "train_split", "val_split"}
+
+
+@pytest.mark.parametrize("path", sorted(CAMPAIGNS))
+def test_every_committed_cell_ran_the_config_the_comparison_builds(tmp_path, path):
+    """The comparison code builds, for each committed val cell, exactly the
+    config that cell trained: the cells stay valid under it."""
+    comparison = load_comparison(os.path.join(ROOT, path))
+    output = os.path.join(ROOT, CAMPAIGNS[path])
+    run = ComparisonRun(comparison, output, work_dir=str(tmp_path))
+    checked = 0
+    for sweep in [None, *comparison["sweeps"]]:
+        for fold, name, _, seed, config in run.cells(folds=["val"], sweep=sweep):
+            cell = load_cells(output, fold).get(name, {}).get(seed)
+            if cell is None or "reused_from" in cell:
+                continue
+            built = json.loads(json.dumps(config.to_dict()))
+            for key in set(built) | set(cell["config"]):
+                if key in _MACHINE_KEYS or (
+                    key in _LATER_KEYS and key not in cell["config"]
+                ):
+                    continue
+                assert cell["config"].get(key) == built.get(key), (name, seed, key)
+            checked += 1
+    assert checked >= 9

@@ -1,0 +1,21 @@
+"""Paired, resumable comparisons of recipes: cells, tables, sweeps.
+
+`load_comparison` reads a comparison file, `ComparisonRun` runs its missing
+cells through `keras_pfs.training` and `write_tables` rebuilds its table
+from the cell files; `keras-pfs-compare` is the same from the shell.
+"""
+
+from keras_pfs.experiments.comparison import load_comparison
+from keras_pfs.experiments.runner import ComparisonRun
+from keras_pfs.experiments.statistics import paired
+from keras_pfs.experiments.sweeps import adopt_winners
+from keras_pfs.experiments.table import load_cells, write_tables
+
+__all__ = [
+    "ComparisonRun",
+    "adopt_winners",
+    "load_cells",
+    "load_comparison",
+    "paired",
+    "write_tables",
+]
