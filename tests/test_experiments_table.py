@@ -173,6 +173,7 @@ def test_the_table_is_built_from_cell_files_alone(tmp_path):
     assert "| pfs+imitation - student | 3.00, 2.00, 3.00 | +2.67 |" in table
     assert "| kd@loss_weights.kd=2.0 - kd | -11.00 | -11.00 | - |" in table
     assert "| ours_minus_baseline_mean | +1.33 | >= +2.0 | **not met** |" in table
+    assert "| pfs+imitation | 42.7 | nan |" in table  # per-class IoU, mean of seeds
     assert (tmp_path / "curves.png").is_file()
 
 

@@ -178,6 +178,27 @@ def _markdown(summary, names):
     return lines
 
 
+def _per_class_markdown(rows, names, cells):
+    """Per-class IoU (mean over seeds) of each row, one column a class."""
+    names = [n for n in names if n in rows]
+    if not names:
+        return []
+    first = next(iter(cells[names[0]].values()))
+    classes = first.get("class_names") or [
+        str(i) for i in range(len(rows[names[0]]["per_class_iou"]))
+    ]
+    lines = [
+        "Per-class IoU (%), mean over the seeds:",
+        "",
+        "| row | " + " | ".join(classes) + " |",
+        "|---|" + "---|" * len(classes),
+    ]
+    for name in names:
+        values = [f"{100 * v:.1f}" for v in rows[name]["per_class_iou"]]
+        lines.append(f"| {name} | " + " | ".join(values) + " |")
+    return [*lines, ""]
+
+
 def _curves_png(folds, rows, path, size=(640, 360), pad=40):
     """val mIoU against epoch: one line per cell of the teacher, the
     baseline and ours (`rows`, in that order)."""
@@ -251,6 +272,7 @@ def write_tables(campaign, output_dir):
         else:
             results[fold] = block
         lines += [f"## Fold `{fold}`", "", *_markdown(summary, names), ""]
+        lines += _per_class_markdown(summary["rows"], names, cells)
         if sweeps:
             lines += [
                 "### Sweeps",
