@@ -115,6 +115,13 @@ def test_two_rows_two_seeds_are_paired_resumable_and_tabled(tmp_path):
     rebuilt = json.loads((output / "results.json").read_text())
     assert rebuilt["paired"] == results["paired"]
 
+    # Cells on file of another config are refused, not reported as this one's.
+    changed = _compare(
+        f"--comparison={path}", f"--output_dir={output}", "--set=epochs=2"
+    )
+    assert changed.returncode == 2
+    assert "seed0.json was run with epochs=1, not 2" in changed.stderr
+
 
 def test_a_bad_row_fails_before_any_cell_runs(tmp_path):
     rows = {

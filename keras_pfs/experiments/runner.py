@@ -146,10 +146,12 @@ class ComparisonRun:
                 )
                 for name, recipe, seed in fold_cells
             ]
+            # A teacher this comparison trained is checked like any cell.
+            trained = os.path.isfile(cell_path(self.output_dir, fold, TEACHER, 0))
             if (
                 any(_distilled(recipe, config) for *_, recipe, _, config in built)
                 and TEACHER not in [name for name, _ in named]
-                and not os.path.isfile(self.teacher_path(fold))
+                and (trained or not os.path.isfile(self.teacher_path(fold)))
             ):
                 if "set" not in comparison.get(TEACHER, {}):
                     raise ValueError(
@@ -191,6 +193,7 @@ class ComparisonRun:
             if os.path.isfile(path):
                 with open(path) as f:
                     records[fold, name, seed] = json.load(f)
+                check_same_config(records[fold, name, seed]["config"], config, path)
                 continue
             index = todo.index((fold, name, recipe, seed, config)) + 1
             self.log(f"[{index}/{len(todo)}] cell {fold}/{name}/seed{seed}")
@@ -271,10 +274,39 @@ def _check_finished(run_dir, config):
     A row whose recipe changed (e.g. a sweep winner taking over the row)
     must not adopt the old recipe's finished run as its own.
     """
-    saved = run_dir.read_config()
+    check_same_config(run_dir.read_config(), config, run_dir.path)
+
+
+# Where the data lies on the machine that ran a cell, and settings that do
+# not change what is trained: not compared.
+_NOT_COMPARED = (
+    "data_dir",
+    "train_split",
+    "val_split",
+    "preflight",
+    "peer_wait_seconds",
+)
+
+
+def check_same_config(saved, config, where):
+    """Refuses a cell (or finished run) of another config than `config`.
+
+    Keys the saved config lacks (added to `ExperimentConfig` after it ran,
+    so it ran with their defaults) and the keys of `_NOT_COMPARED` are not
+    compared.
+
+    Args:
+        saved: the config dict the cell or run recorded.
+        config: the `ExperimentConfig` the comparison builds for it now.
+        where: the cell file or work directory, named in the error.
+
+    Raises:
+        ValueError: naming `where` and the first key that differs.
+    """
     for key, value in json.loads(json.dumps(config.to_dict())).items():
-        if key in saved and saved[key] != value:
+        if key in saved and key not in _NOT_COMPARED and saved[key] != value:
             raise ValueError(
-                f"{run_dir.path} holds a finished run with {key}={saved[key]!r}, "
-                f"not {value!r}: move it aside to rerun the cell."
+                f"{where} was run with {key}={saved[key]!r}, not {value!r} as the "
+                "comparison now sets: use another --output_dir (and --work_dir), "
+                "or move it aside to rerun it."
             )
