@@ -77,9 +77,13 @@ class RunDirectory:
     def logs_dir(self):
         return self.file(self.LOGS)
 
+    def has(self, name):
+        """Whether the run holds the file `name`."""
+        return os.path.isfile(self.file(name))
+
     def is_finished(self):
         """Whether the run wrote its final model (it is written last)."""
-        return os.path.isfile(self.model_file)
+        return self.has(self.MODEL)
 
     def read(self, name):
         """The JSON file `name` of the run, as a dict.

@@ -21,6 +21,7 @@ from absl import flags
 from keras_pfs import export
 from keras_pfs.cli import command
 from keras_pfs.models import check_segmenter_fits, load_keras_file
+from keras_pfs.run_directory import RunDirectory
 
 flags.DEFINE_string("model", None, "Saved model (.keras).")
 flags.DEFINE_enum("format", None, list(export.FORMATS), "Artifact to write.")
@@ -68,11 +69,8 @@ _SYNTHETIC_SIZE = (128, 128)
 
 def _model_config():
     """The training config.json beside --model, or {}."""
-    config_file = os.path.join(os.path.dirname(FLAGS.model), "config.json")
-    if not os.path.isfile(config_file):
-        return {}
-    with open(config_file) as f:
-        return json.load(f)
+    run = RunDirectory(os.path.dirname(os.path.abspath(FLAGS.model)))
+    return run.read_config() if run.has(run.CONFIG) else {}
 
 
 def _input_size():

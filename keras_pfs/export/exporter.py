@@ -1,6 +1,5 @@
 """Export with a parity gate: write aside, check, then swap into place."""
 
-import json
 import os
 import shutil
 import tempfile
@@ -8,6 +7,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from keras_pfs.atomic import write_json_atomically
 from keras_pfs.export.any_size import any_size_segmenter
 from keras_pfs.export.parity import (
     check_parity,
@@ -213,7 +213,9 @@ def export_model(
             build_serving_model(segmenter).export(
                 candidate, format="tf_saved_model", verbose=False
             )
-            _write_report({"format": export_format}, os.path.join(candidate, MARKER))
+            write_json_atomically(
+                {"format": export_format}, os.path.join(candidate, MARKER)
+            )
             run_export = saved_model_runner(candidate)
             size_bytes = sum(
                 os.path.getsize(os.path.join(root, name))
@@ -258,9 +260,9 @@ def export_model(
         )
         if report["installed"]:
             _install(candidate, output)
-            _write_report(report, report_path(output))
+            write_json_atomically(report, report_path(output))
         else:
-            _write_report(report, failed_report_path(output))
+            write_json_atomically(report, failed_report_path(output))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         _remove_if_empty(created)
@@ -289,10 +291,3 @@ def _remove_if_empty(folders):
         if os.listdir(folder):
             return
         os.rmdir(folder)
-
-
-def _write_report(report, path):
-    temporary = path + ".partial"
-    with open(temporary, "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(temporary, path)

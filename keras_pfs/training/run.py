@@ -6,14 +6,14 @@ import keras
 import tensorflow as tf
 
 from keras_pfs import callbacks, losses
-from keras_pfs.atomic import save_model_atomically, write_json_atomically
+from keras_pfs.atomic import save_model_atomically
 from keras_pfs.distiller import Distiller
 from keras_pfs.distribute import get_strategy, worker_index
 from keras_pfs.metrics import evaluate_segmenter
 from keras_pfs.models import build_segmenter, load_keras_file, wrap_segmenter
-from keras_pfs.training import workdir as workdir_lib
 from keras_pfs.training.datasets import build_datasets, check_splits
 from keras_pfs.training.optimizer import make_optimizer
+from keras_pfs.training.workdir import Workdir
 
 ROLES = ("teacher", "student")
 # Config keys that do not change what a run trains: a resumed or extended
@@ -188,12 +188,12 @@ def train(
         teacher_path = os.path.abspath(teacher_path)
         if not os.path.isfile(teacher_path):
             raise ValueError(f"Teacher model file {teacher_path} does not exist.")
-        workdir_lib.Workdir(workdir).check_outside(teacher_path, "Teacher model")
+        Workdir(workdir).check_outside(teacher_path, "Teacher model")
     strategy = get_strategy(config.strategy, peer_wait=config.peer_wait_seconds)
     _check_batch_size(config, strategy)
     worker = worker_index(strategy)
     chief = worker == 0
-    run_dir = workdir_lib.Workdir(workdir, worker)
+    run_dir = Workdir(workdir, worker)
     identity = run_identity(config, role, teacher_path)
     with run_dir.lock():
         start = run_dir.check_start(identity, overwrite, extend)
@@ -249,16 +249,14 @@ def _fit_and_save(
     initial_epoch = 0
     if finished_epochs and not backup.saved_epoch():
         # Extending a finished run: its final student is all that is kept.
-        distiller.student.load_weights(run_dir.file(workdir_lib.MODEL_FILE))
+        distiller.student.load_weights(run_dir.model_file)
         initial_epoch = finished_epochs
-    logs_dir = run_dir.file("logs")
+    logs_dir = run_dir.logs_dir
     fit_callbacks = extra + [
         # Before the backup: a kill between the two repeats an epoch (the
         # log keeps its last run) instead of leaving a gap.
-        callbacks.EpochLog(run_dir.file(workdir_lib.EPOCH_LOG), write=chief),
-        callbacks.BestStudentCheckpoint(
-            run_dir.file(workdir_lib.BEST_FILE), write=chief
-        ),
+        callbacks.EpochLog(run_dir.file(run_dir.EPOCH_LOG), write=chief),
+        callbacks.BestStudentCheckpoint(run_dir.best_file, write=chief),
         backup,
         _DropPreviousRun(run_dir),
         keras.callbacks.TensorBoard(
@@ -286,12 +284,12 @@ def _fit_and_save(
     )
     results["class_names"] = list(config.class_names)
     if chief:
-        history = callbacks.read_epoch_log(run_dir.file(workdir_lib.EPOCH_LOG))
-        write_json_atomically(config.to_dict(), run_dir.file("config.json"))
-        write_json_atomically(history, run_dir.file("history.json"))
-        write_json_atomically(results, run_dir.file("eval.json"))
+        history = callbacks.read_epoch_log(run_dir.file(run_dir.EPOCH_LOG))
+        run_dir.write(run_dir.CONFIG, config.to_dict())
+        run_dir.write(run_dir.HISTORY, history)
+        run_dir.write(run_dir.EVAL, results)
         run_dir.record_finish(identity)
-        save_model_atomically(student, run_dir.file(workdir_lib.MODEL_FILE))
+        save_model_atomically(student, run_dir.model_file)
     run_dir.drop_aside()  # a resumed run with no epoch left to train
     run_dir.remove_backup()
     return results

@@ -6,32 +6,11 @@ import os
 import shutil
 import sys
 
-from keras_pfs.atomic import write_json_atomically
+from keras_pfs.run_directory import RunDirectory
 from keras_pfs.training.lock import WorkdirLock
 
-MODEL_FILE = "model.keras"
-BEST_FILE = "best.keras"
-EPOCH_LOG = "epochs.jsonl"
-BACKUP_DIR = "backup"
 # Where --overwrite keeps the previous run until the new one has an epoch.
 PREVIOUS_DIR = "previous_run"
-# Beside the backups: what the unfinished run trains, so that a resume with
-# another config or model is refused instead of mixing the two; beside the
-# model, what the finished run trained, for --extend.
-RUN_FILE = "run.json"
-# Everything a run writes; what --overwrite sets aside.
-RUN_FILES = (
-    BACKUP_DIR,
-    RUN_FILE,
-    "logs",
-    EPOCH_LOG,
-    BEST_FILE,
-    BEST_FILE + ".json",
-    "config.json",
-    "history.json",
-    "eval.json",
-    MODEL_FILE,
-)
 
 
 def _plain(value):
@@ -49,13 +28,6 @@ def _differences(saved, current):
     return lines
 
 
-def _read_json(path):
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
 def _missing_folders(path):
     """The folders `os.makedirs(path)` would create, deepest first."""
     missing = []
@@ -66,15 +38,18 @@ def _missing_folders(path):
     return missing
 
 
-class Workdir:
-    """The files of one training run, for one worker of the run.
+class Workdir(RunDirectory):
+    """The `RunDirectory` of one training run, for one worker of the run.
 
     A run writes per-worker backups under `backup/`, `best.keras`,
     `epochs.jsonl`, TensorBoard logs in `logs/`, and at the end
-    `config.json`, `history.json`, `eval.json` and, last, `model.keras`.
-    A directory holding `model.keras` is a finished run; one holding
-    `backup/` an unfinished one, which the next run resumes if it trains
-    the same thing (`backup/run.json` records the config and models).
+    `config.json`, `history.json`, `eval.json`, `run.json` and, last,
+    `model.keras`. A directory holding `model.keras` is a finished run; one
+    holding `backup/` an unfinished one, which the next run resumes if it
+    trains the same thing. `backup/run.json` records what the unfinished run
+    trains (config and models), so that a resume with another set-up is
+    refused instead of mixing the two; `run.json` beside the model, what the
+    finished run trained, for `--extend`.
 
     Args:
         path: the directory.
@@ -87,19 +62,21 @@ class Workdir:
     ...     workdir.check_start(identity, overwrite=False)
     """
 
-    def __init__(self, path, worker=0):
-        if not path:
-            raise ValueError("A work directory is required (--workdir).")
-        self.path = path
-        self.worker = worker
+    # What the unfinished run trains, beside its backups.
+    BACKUP_RUN = os.path.join(RunDirectory.BACKUP, RunDirectory.RUN)
 
-    def file(self, name):
-        return os.path.join(self.path, name)
+    def __init__(self, path, worker=0):
+        super().__init__(path)
+        self.worker = worker
 
     def backup_dir(self):
         """This worker's BackupAndRestore directory: one per worker, because
         workers sharing one collide on its files."""
-        return os.path.join(self.path, BACKUP_DIR, f"worker_{self.worker}")
+        return self.file(os.path.join(self.BACKUP, f"worker_{self.worker}"))
+
+    def _read_if_present(self, name):
+        """The JSON file `name` (see `read`), or None if there is none."""
+        return self.read(name) if self.has(name) else None
 
     @contextlib.contextmanager
     def lock(self):
@@ -148,7 +125,7 @@ class Workdir:
             ValueError: `path` is, or is inside, one of the run's files.
         """
         real = os.path.realpath(path)
-        for name in (*RUN_FILES, PREVIOUS_DIR):
+        for name in (*self.RUN_FILES, PREVIOUS_DIR):
             owned = os.path.realpath(self.file(name))
             if real == owned or real.startswith(owned + os.sep):
                 raise ValueError(
@@ -185,11 +162,11 @@ class Workdir:
             )
         if overwrite:
             return "new"
-        finished = os.path.exists(self.file(MODEL_FILE))
-        unfinished = os.path.isdir(self.file(BACKUP_DIR))
+        finished = os.path.exists(self.model_file)
+        unfinished = os.path.isdir(self.file(self.BACKUP))
         if finished and not extend:
             raise ValueError(
-                f"{self.file(MODEL_FILE)} exists (a finished run); pass "
+                f"{self.model_file} exists (a finished run); pass "
                 "--overwrite to replace it, or --extend with more epochs to "
                 "train it further."
             )
@@ -198,13 +175,13 @@ class Workdir:
                 raise ValueError(f"--extend: {self.path} holds no run to extend.")
             return "new"
         current = _plain(identity)
-        saved = _read_json(os.path.join(self.file(BACKUP_DIR), RUN_FILE))
+        saved = self._read_if_present(self.BACKUP_RUN)
         if saved is None and finished:
-            saved = _read_json(self.file(RUN_FILE))
+            saved = self._read_if_present(self.RUN)
             if saved is None:
                 raise ValueError(
                     f"--extend: {self.path} holds a run finished without "
-                    f"{RUN_FILE} (by an older keras-pfs), so its set-up cannot "
+                    f"{self.RUN} (by an older keras-pfs), so its set-up cannot "
                     "be checked; pass --overwrite to start again."
                 )
         if saved is not None and extend:
@@ -241,21 +218,19 @@ class Workdir:
 
     def finished_epochs(self):
         """Epochs the finished run here trained (0 if there is none)."""
-        if not os.path.exists(self.file(MODEL_FILE)):
+        if not os.path.exists(self.model_file):
             return 0
-        finished = _read_json(self.file(RUN_FILE)) or {"config": {"epochs": 0}}
+        finished = self._read_if_present(self.RUN) or {"config": {"epochs": 0}}
         return finished["config"]["epochs"]
 
     def record_start(self, identity):
         """Writes `identity` beside the backups (chief only)."""
-        os.makedirs(self.file(BACKUP_DIR), exist_ok=True)
-        write_json_atomically(
-            _plain(identity), os.path.join(self.file(BACKUP_DIR), RUN_FILE)
-        )
+        os.makedirs(self.file(self.BACKUP), exist_ok=True)
+        self.write(self.BACKUP_RUN, _plain(identity))
 
     def record_finish(self, identity):
         """Writes `identity` beside the results, for `--extend` (chief only)."""
-        write_json_atomically(_plain(identity), self.file(RUN_FILE))
+        self.write(self.RUN, _plain(identity))
 
     def set_aside(self):
         """Moves the previous run's files into `previous_run/`.
@@ -270,10 +245,10 @@ class Workdir:
         if os.path.isdir(aside):
             # A killed earlier --overwrite kept the older run there; what is
             # in the directory now is that attempt's partial state.
-            self._remove(RUN_FILES, self.path)
+            self._remove(self.RUN_FILES, self.path)
             return True
         staging = aside + ".partial"
-        present = [n for n in RUN_FILES if os.path.lexists(self.file(n))]
+        present = [n for n in self.RUN_FILES if os.path.lexists(self.file(n))]
         if not present and not os.path.isdir(staging):
             return False
         os.makedirs(staging, exist_ok=True)  # one a kill left: finish its move
@@ -294,7 +269,7 @@ class Workdir:
         if os.path.isdir(staging):  # stopped while moving: nothing new yet
             self._move_back(staging)
         if os.path.isdir(aside):
-            self._remove(RUN_FILES, self.path)
+            self._remove(self.RUN_FILES, self.path)
             self._move_back(aside)
 
     def _move_back(self, folder):
@@ -309,9 +284,9 @@ class Workdir:
         """Removes this worker's backup (and the run record, on the chief)."""
         shutil.rmtree(self.backup_dir(), ignore_errors=True)
         if self.worker == 0:
-            self._remove([RUN_FILE], self.file(BACKUP_DIR))
+            self._remove([self.BACKUP_RUN], self.path)
         with contextlib.suppress(OSError):  # other workers' backups remain
-            os.rmdir(self.file(BACKUP_DIR))
+            os.rmdir(self.file(self.BACKUP))
 
     @staticmethod
     def _remove(names, folder):
