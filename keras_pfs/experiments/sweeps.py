@@ -25,6 +25,7 @@ from keras_pfs.experiments.comparison import (
 )
 from keras_pfs.experiments.records import record_json
 from keras_pfs.experiments.table import load_cells
+from keras_pfs.run_directory import RunDirectory
 
 
 def winners(campaign, sweep_name, cells):
@@ -175,7 +176,7 @@ def _reuse_seed0(campaign, fold, row, winner, output_dir, cache_dir, root):
     cell["reused_from"] = f"cells/{fold}/{winner}/seed0.json"
     cell.pop("model", None)
     if row in campaign["commit_models"].get(fold, []):
-        source = os.path.join(cache_dir, fold, winner, "seed0", "model.keras")
+        source = RunDirectory(os.path.join(cache_dir, fold, winner, "seed0")).model_file
         if not os.path.isfile(source):
             print(f"{source} is gone: {row}'s seed 0 will run again.")
             return
