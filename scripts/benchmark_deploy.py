@@ -40,23 +40,6 @@ FLAGS = flags.FLAGS
 _UNTRAINED = " (untrained preset)"
 
 
-def _keras_runner(segmenter, input_size):
-    """Keras at its best on CPU: one traced graph, as `predict` would use."""
-    import numpy as np
-    import tensorflow as tf
-
-    from keras_pfs.export import build_serving_model
-
-    serving = build_serving_model(segmenter, input_size)
-    call = tf.function(lambda images: serving(images, training=False))
-
-    def run(images):
-        outputs = call(tf.constant(images))
-        return np.asarray(outputs["class_ids"]), np.asarray(outputs["probabilities"])
-
-    return run
-
-
 def _artifacts(role, segmenter, source, samples, config, workdir):
     """Yields `(runtime, run, size_bytes, parity report or None)` per runtime."""
     from keras_pfs import export
@@ -66,7 +49,7 @@ def _artifacts(role, segmenter, source, samples, config, workdir):
     size = 4 * segmenter.count_params()
     if source.endswith(".keras"):
         size = os.path.getsize(source)
-    yield "keras", _keras_runner(segmenter, input_size), size, None
+    yield "keras", export.serving_runner(segmenter, input_size), size, None
     # Untrained presets may fail the gate on agreement (near-uniform outputs);
     # their artifacts are still timed and the table shows the gate's figures.
     options = dict(parity_images=parity, enforce_parity=not source.endswith(_UNTRAINED))
@@ -92,7 +75,7 @@ def _artifacts(role, segmenter, source, samples, config, workdir):
 
 def _measure(role, source, runtime, run, size_bytes, report, samples, config):
     """Times one runtime and scores it; returns its row."""
-    from keras_pfs.metrics import SegmentationIoU
+    from keras_pfs import export
 
     _, _, parity, scored = samples
     timing, _ = benchmark.time_calls(
@@ -110,12 +93,8 @@ def _measure(role, source, runtime, run, size_bytes, report, samples, config):
     if report:
         row["parity"] = {k: report[k] for k in ("passed", "max_abs_diff", "agreement")}
     if scored is not None:
-        metric = SegmentationIoU(
-            config["num_classes"], ignore_class=config["ignore_class"]
-        )
-        for image, label in zip(*scored, strict=True):
-            metric.update_state(label[None], run(image[None])[1])
-        row["miou"] = float(metric.result())
+        classes, void = config["num_classes"], config["ignore_class"]
+        row["miou"] = export.runner_miou(run, *scored, classes, void)
     print(json.dumps(row), flush=True)
     return row
 

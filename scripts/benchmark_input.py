@@ -21,7 +21,6 @@ Usage:
 
 import json
 import os
-import statistics
 
 import benchmark_harness as harness
 from absl import app, flags
@@ -35,35 +34,6 @@ flags.DEFINE_string(
     "step_json", None, "benchmark_step.py output; without it no ratio is computed."
 )
 FLAGS = flags.FLAGS
-
-
-def time_pipeline(batches, config):
-    """Times windows of batches drawn from the iterator `batches`.
-
-    Returns:
-        Dict with the per-window images/s and CPU seconds per image and
-        their medians.
-    """
-    for _ in range(config["warmup_batches"]):
-        next(batches)
-
-    def window():
-        for _ in range(config["window_batches"]):
-            images, _ = next(batches)
-        # Reading a value makes sure the last batch exists, not just its handle.
-        float(images[0, 0, 0, 0])
-
-    samples, _ = benchmark.time_calls({"window": window}, config["windows"], warmup=0)
-    count = config["window_batches"] * config["batch_size"]
-    rates = [count / wall for wall in samples["window"]["times_s"]]
-    return {
-        "images_per_s": statistics.median(rates),
-        "cpu_s_per_image": samples["window"]["median_cpu_s"] / count,
-        "window_images_per_s": rates,
-        "window_cpu_s_per_image": [
-            cpu / count for cpu in samples["window"]["cpu_times_s"]
-        ],
-    }
 
 
 def main(argv):
@@ -83,7 +53,15 @@ def main(argv):
         seed=config["seed"],
     )
     pipeline = {"images_in_list": len(read_list_file(list_file)[0])}
-    pipeline.update(time_pipeline(iter(dataset.repeat()), config))
+    pipeline.update(
+        benchmark.time_pipeline(
+            iter(dataset.repeat()),
+            config["batch_size"],
+            config["windows"],
+            config["window_batches"],
+            config["warmup_batches"],
+        )
+    )
     print(
         f"pipeline: {pipeline['images_per_s']:.1f} images/s, "
         f"{pipeline['cpu_s_per_image'] * 1e3:.2f} CPU ms/image"

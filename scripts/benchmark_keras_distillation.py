@@ -18,15 +18,14 @@ Usage:
 
 import json
 import platform
-import statistics
 import sys
-import time
 
 import keras
 from absl import app, flags
 
 from keras_pfs import Distiller
 from keras_pfs.data import synthetic_dataset
+from keras_pfs.experiments import benchmark
 from keras_pfs.interop import KerasDistillationLoss
 from keras_pfs.models import build_segmenter
 
@@ -38,19 +37,6 @@ FLAGS = flags.FLAGS
 NUM_CLASSES = 5
 
 
-def _step_function(distiller, batch):
-    distiller.make_train_function()
-    iterator = iter(batch.repeat())
-
-    def step():
-        start = time.perf_counter()
-        logs = distiller.train_function(iterator)
-        float(next(iter(logs.values())))  # wait for the step to finish
-        return time.perf_counter() - start
-
-    return step
-
-
 def main(argv):
     del argv
     keras.utils.set_random_seed(0)
@@ -58,13 +44,17 @@ def main(argv):
     student = build_segmenter("tiny_mobile", NUM_CLASSES)
     stock_student = keras.models.clone_model(student)
     stock_student.set_weights(student.get_weights())
-    batch = synthetic_dataset(
-        "train",
-        num_images=FLAGS.batch_size,
-        image_size=(FLAGS.image_size,) * 2,
-        num_classes=NUM_CLASSES,
-        batch_size=FLAGS.batch_size,
-    ).take(1)
+    batch = next(
+        iter(
+            synthetic_dataset(
+                "train",
+                num_images=FLAGS.batch_size,
+                image_size=(FLAGS.image_size,) * 2,
+                num_classes=NUM_CLASSES,
+                batch_size=FLAGS.batch_size,
+            )
+        )
+    )
 
     ours = Distiller(student, teacher, distillation_losses=["kd"], ce_weight=0.0)
     ours.compile(optimizer="sgd")
@@ -75,15 +65,11 @@ def main(argv):
         student_loss_weight=0.0,
     )
     stock.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    steps = {"ours": _step_function(ours, batch), "stock": _step_function(stock, batch)}
-    times = {name: [] for name in steps}
-    for round_index in range(FLAGS.rounds + 3):
-        order = list(steps) if round_index % 2 == 0 else list(steps)[::-1]
-        for name in order:
-            seconds = steps[name]()
-            if round_index >= 3:
-                times[name].append(seconds)
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    step = benchmark.train_step
+    steps = {"ours": step(ours, batch), "stock": step(stock, batch)}
+    # Two calls alternating: each round runs them in the other order.
+    samples, _ = benchmark.time_calls(steps, FLAGS.rounds, warmup=3)
+    medians = {name: sample["median_s"] for name, sample in samples.items()}
     results = {
         "command": " ".join(["scripts/benchmark_keras_distillation.py", *sys.argv[1:]]),
         "models": "tiny_mobile teacher and student",

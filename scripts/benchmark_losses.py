@@ -17,14 +17,10 @@ Usage:
     .venv/bin/python scripts/benchmark_losses.py --smoke --output_json /tmp/s.json
 """
 
-import gc
 import itertools
 import json
 import os
-import subprocess
 import sys
-import threading
-import time
 
 import benchmark_harness as harness
 from absl import app, flags
@@ -36,34 +32,7 @@ flags.DEFINE_string("output_json", None, "Where to write the results as JSON.")
 flags.DEFINE_string("output_md", None, "Where to write the table as markdown.")
 flags.DEFINE_string("single", None, "Child mode: run this row (JSON), print JSON.")
 FLAGS = flags.FLAGS
-
-_RESULT_MARKER = "BENCHMARK_RESULT "
-_OOM_SIGNS = ("ResourceExhausted", "MemoryError", "bad_alloc", "OOM when allocating")
-_GB = 1024**3
-
-
-def _proc_bytes(path, field):
-    """Returns a memory field of a `/proc` file (e.g. VmRSS, MemAvailable)."""
-    with open(path) as source:
-        for line in source:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-def _report(result):
-    print(_RESULT_MARKER + json.dumps(result), flush=True)
-
-
-def _watch_memory(result, baseline, budget_bytes):
-    """Ends the process as OOM once its RSS exceeds `budget_bytes` above baseline."""
-    while True:
-        rss = _proc_bytes("/proc/self/status", "VmRSS")
-        if rss - baseline > budget_bytes:
-            status = f"OOM: over the {budget_bytes / _GB:g} GB budget"
-            _report({**result, "status": status, "extra_bytes": rss - baseline})
-            os._exit(3)
-        time.sleep(0.05)
+_GB = benchmark.GB
 
 
 def run_single(row):
@@ -88,14 +57,7 @@ def run_single(row):
     student = tf.constant(rng.standard_normal((*shape, row["student_width"]), "f4"))
     # One op starts TF's runtime and thread pools before the baseline.
     float(tf.reduce_sum(teacher) + tf.reduce_sum(student))
-    gc.collect()
-    try:  # Resets VmHWM (peak RSS) to the current RSS.
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-        peak_reset = True
-    except OSError:
-        peak_reset = False
-    baseline = _proc_bytes("/proc/self/status", "VmRSS")
+    baseline, peak_reset = benchmark.memory_baseline()
 
     @tf.function
     def call(t, s):
@@ -110,10 +72,7 @@ def run_single(row):
         "peak_reset": peak_reset,
         "baseline_rss_bytes": baseline,
     }
-    budget = row["memory_budget_gb"] * _GB
-    threading.Thread(
-        target=_watch_memory, args=(result, baseline, budget), daemon=True
-    ).start()
+    benchmark.watch_memory(result, baseline, row["memory_budget_gb"] * _GB)
     try:
         samples, outputs = benchmark.time_calls(
             {"loss": lambda: call(teacher, student)[0].numpy()},
@@ -126,38 +85,15 @@ def run_single(row):
     else:
         loss = [float(v) for v in outputs["loss"]]
         result.update(status="ok", **samples["loss"], loss=loss)
-    peak = _proc_bytes("/proc/self/status", "VmHWM")
+    peak = benchmark.proc_bytes("/proc/self/status", "VmHWM")
     result.update(peak_rss_bytes=peak, extra_bytes=peak - baseline)
     return result
-
-
-def _run_child(row, timeout_s):
-    """Runs one row in a fresh child process and returns it with the results."""
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, os.path.abspath(__file__), "--single", json.dumps(row)]
-    start = time.perf_counter()
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=timeout_s
-        )
-    except subprocess.TimeoutExpired:
-        return {**row, "status": f"timeout after {timeout_s:g} s"}
-    row = {**row, "wall_s": time.perf_counter() - start}
-    reports = [
-        line for line in done.stdout.splitlines() if line.startswith(_RESULT_MARKER)
-    ]
-    if reports:
-        return {**row, **json.loads(reports[-1][len(_RESULT_MARKER) :])}
-    if done.returncode == -9 or any(sign in done.stderr for sign in _OOM_SIGNS):
-        return {**row, "status": "OOM"}
-    last = (done.stderr.strip().splitlines() or [""])[-1][:200]
-    return {**row, "status": f"error: rc={done.returncode} {last}".strip()}
 
 
 def _skip_reason(row, config):
     """Returns why a dense row is not run (predicted memory), or None."""
     need = config["dense_matrices"][row["mode"]] * 4 * row["batch"] * row["grid"] ** 4
-    available = _proc_bytes("/proc/meminfo", "MemAvailable") - _GB
+    available = benchmark.proc_bytes("/proc/meminfo", "MemAvailable") - _GB
     limit = min(config["memory_budget_gb"] * _GB, available)
     if row["method"] == "dense" and need > limit:
         return f"skipped: would need {need / _GB:.1f} GB, limit {limit / _GB:.1f} GB"
@@ -230,7 +166,7 @@ def table(comparisons):
 def main(argv):
     del argv
     if FLAGS.single:
-        _report(run_single(json.loads(FLAGS.single)))
+        benchmark.report(run_single(json.loads(FLAGS.single)))
         return
     config = harness.config_from_flags()
     rows = []
@@ -250,7 +186,11 @@ def main(argv):
             repeats = config["fwd_repeats" if mode == "fwd" else "grad_repeats"]
             child = dict(repeats=repeats, warmup=config["warmup"], seed=config["seed"])
             child["memory_budget_gb"] = config["memory_budget_gb"]
-            row = _run_child({**row, **child}, config["timeout_s"])
+            row.update(child)
+            command = [sys.executable, os.path.abspath(__file__), "--single"]
+            command.append(json.dumps(row))
+            env = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+            row.update(benchmark.run_child(command, config["timeout_s"], env))
         rows.append(row)
         print(
             f"{grid}x{grid} Ct={teacher_width} B={batch} {mode} {method}: "

@@ -23,7 +23,6 @@ Usage:
 """
 
 import json
-import os
 import time
 
 import benchmark_harness as harness
@@ -41,33 +40,6 @@ flags.DEFINE_string(
     "images, centre-cropped to height x width. Default: random images/labels.",
 )
 FLAGS = flags.FLAGS
-
-
-def make_batch(config, data_dir):
-    """Returns `(images, labels)`: the first pairs of `data_dir/train.txt`,
-    centre-cropped, or random ones without `data_dir`."""
-    import tensorflow as tf
-
-    from keras_pfs.data import list_file_dataset
-
-    size = (config["batch_size"], config["height"], config["width"])
-    if data_dir:
-        images, labels = next(
-            iter(
-                list_file_dataset(
-                    os.path.join(data_dir, "train.txt"),
-                    config["num_classes"],
-                    config["ignore_class"],
-                    batch_size=size[0],
-                )
-            )
-        )
-        crop = tf.image.resize_with_crop_or_pad
-        return crop(images, *size[1:]), crop(labels[..., None], *size[1:])[..., 0]
-    seed, num_classes = config["seed"], config["num_classes"]
-    images = tf.random.stateless_uniform((*size, 3), (seed, 1), 0.0, 255.0)
-    labels = tf.random.stateless_uniform(size, (seed, 2), 0, num_classes, tf.int32)
-    return images, labels
 
 
 def make_step(student, teacher, terms, jit, batch, ignore_class):
@@ -91,13 +63,7 @@ def make_step(student, teacher, terms, jit, batch, ignore_class):
         optimizer=keras.optimizers.AdamW(1e-4, weight_decay=1e-4), jit_compile=jit
     )
     distiller.optimizer.build(student.trainable_variables)
-    distiller.make_train_function()
-    iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-
-    def step():
-        return {k: float(v) for k, v in distiller.train_function(iterator).items()}
-
-    return step, bool(distiller.jit_compile)
+    return benchmark.train_step(distiller, batch), bool(distiller.jit_compile)
 
 
 def _agreement(off, on):
@@ -157,7 +123,7 @@ def main(argv):
         config["teacher"], config["num_classes"], **config["teacher_options"]
     )
     student = build_segmenter(config["student"], config["num_classes"])
-    batch = make_batch(config, FLAGS.data_dir)
+    batch = benchmark.make_batch(config, FLAGS.data_dir)
     initial_weights = student.get_weights()
     steps, first, rows = {}, {}, {}
     for jit in config["jit"]:

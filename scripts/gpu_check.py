@@ -1,290 +1,35 @@
 """Checks the Distiller's GPU paths in minutes, before a long run.
 
-On one random batch at the sizes of `benchmarks/configs/gpu_check.json`
-(CamVid's models at its full 360x480), four checks, each recorded with its
-figures and whether it passed:
-
-- `one_step`: one distillation step on one device and under
-  `MirroredStrategy` (every visible GPU), from the same weights: the logged
-  losses and the updated weights agree.
-- `mixed_float16`: `mixed_steps` SGD steps under `mixed_float16` with dynamic
-  loss scaling and under float32, from the same weights: every loss is
-  finite and the weights end close to float32's (`|w16 - w32| / |w32|`).
-- `xla`: one step with `jit_compile=True` against one with
-  `run_eagerly=True`.
-- `throughput`: training images per second of the student trained alone, of
-  the teacher's forward pass and of the distillation step (XLA off and on).
-
-Without a GPU the same checks run on the config's smoke sizes on the CPU,
-with two logical CPU devices for `MirroredStrategy` (`tests/test_gpu_check.py`).
-The exit status is 1 if a check failed; a check that raises is recorded
-with its error and the others still run.
+The checks (one step on one device and under `MirroredStrategy`,
+`mixed_float16`, XLA, throughput) are `keras_pfs.experiments.gpu_check`, at
+the sizes of `benchmarks/configs/gpu_check.json`; without a GPU they run on
+the config's smoke sizes on the CPU (`tests/test_gpu_check.py`). Writes
+every check's figures and whether it passed; the exit status is 1 if a
+check failed.
 
 Usage:
 
     bash scripts/gpu_check.sh --output_json=gpu_check.json
 """
 
-import json
-import time
-
 import benchmark_harness as harness
-import numpy as np
 from absl import app, flags
 
-from keras_pfs.experiments import benchmark, records
+from keras_pfs.experiments import benchmark, gpu_check, records
 
 harness.define_flags("gpu_check")
 flags.DEFINE_string("output_json", "gpu_check.json", "Where to write the results.")
 FLAGS = flags.FLAGS
 
 
-def _random_batch(config):
-    import tensorflow as tf
-
-    shape = (config["batch_size"], config["height"], config["width"])
-    seed = config["seed"]
-    images = tf.random.stateless_uniform((*shape, 3), (seed, 1), 0.0, 255.0)
-    labels = tf.random.stateless_uniform(
-        shape, (seed, 2), 0, config["num_classes"], tf.int32
-    )
-    return images, labels
-
-
-class _Setup:
-    """The config, the batch and the models' initial weights, shared by the
-    checks; `models()` builds a fresh (student, teacher) pair in the current
-    strategy scope and dtype policy, set to those weights. `timed` holds the
-    distillers a check made that the throughput check times too (building
-    and tracing one again would double the run's time)."""
-
-    def __init__(self, config):
-        import keras
-
-        self.config = config
-        self.batch = _random_batch(config)
-        self.timed = {}
-        keras.utils.set_random_seed(config["seed"])
-        student, teacher = self._build()
-        self.weights = (student.get_weights(), teacher.get_weights())
-
-    def _build(self):
-        from keras_pfs.models import build_segmenter
-
-        return (
-            build_segmenter(self.config["student"], self.config["num_classes"]),
-            build_segmenter(self.config["teacher"], self.config["num_classes"]),
-        )
-
-    def models(self):
-        student, teacher = self._build()
-        student.set_weights(self.weights[0])
-        teacher.set_weights(self.weights[1])
-        return student, teacher
-
-    def distiller(self, optimizer=None, teacher=True, **compile_options):
-        """A compiled `Distiller` on fresh models (`teacher=False`: the student
-        trained alone), SGD unless `optimizer` is given."""
-        import keras
-
-        from keras_pfs import Distiller
-
-        student, teacher_model = self.models()
-        if teacher:
-            distiller = Distiller(student, teacher_model)
-        else:
-            distiller = Distiller(student, None, distillation_losses={})
-        distiller.compile(
-            optimizer=optimizer or keras.optimizers.SGD(self.config["learning_rate"]),
-            **compile_options,
-        )
-        return distiller
-
-    def step(self, distiller):
-        """One training step on the batch: its logs, as floats."""
-        logs = distiller.train_on_batch(*self.batch, return_dict=True)
-        return {name: float(value) for name, value in logs.items()}
-
-
-def _relative_diff(a, b):
-    """Largest difference of two lists of arrays (or dicts of floats),
-    relative to the largest magnitude."""
-    if isinstance(a, dict):
-        a, b = [a[k] for k in sorted(a)], [b[k] for k in sorted(a)]
-    a = np.concatenate([np.ravel(x) for x in a])
-    b = np.concatenate([np.ravel(x) for x in b])
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-12))
-
-
-def check_one_step(setup):
-    from keras_pfs.distribute import get_strategy
-
-    single = setup.timed["distillation_step"] = setup.distiller()
-    single_logs = setup.step(single)
-    strategy = get_strategy("mirrored")
-    with strategy.scope():
-        mirrored = setup.distiller()
-    mirrored_logs = setup.step(mirrored)
-    losses = _relative_diff(single_logs, mirrored_logs)
-    weights = _relative_diff(
-        single.student.get_weights(), mirrored.student.get_weights()
-    )
-    bound = setup.config["one_step_max_relative_diff"]
-    return {
-        "replicas": strategy.num_replicas_in_sync,
-        "one_device": single_logs,
-        "mirrored": mirrored_logs,
-        "losses_relative_diff": losses,
-        "weights_relative_diff": weights,
-        "passed": losses <= bound and weights <= bound,
-    }
-
-
-def _norm(arrays):
-    return float(np.sqrt(sum(np.sum(np.square(a)) for a in arrays)))
-
-
-def check_mixed_float16(setup):
-    import keras
-
-    runs = {}
-    for policy in ("float32", "mixed_float16"):
-        keras.mixed_precision.set_dtype_policy(policy)
-        try:
-            optimizer = keras.optimizers.SGD(setup.config["learning_rate"])
-            if policy == "mixed_float16":
-                # From 2**15 the first float16 steps overflow and are skipped,
-                # which would compare fewer steps than float32's.
-                optimizer = keras.optimizers.LossScaleOptimizer(
-                    optimizer, initial_scale=2.0**10
-                )
-            distiller = setup.distiller(optimizer)
-        finally:
-            keras.mixed_precision.set_dtype_policy("float32")
-        start = [v.numpy() for v in distiller.student.trainable_variables]
-        steps = range(setup.config["mixed_steps"])
-        losses = [setup.step(distiller)["loss"] for _ in steps]
-        end = [v.numpy() for v in distiller.student.trainable_variables]
-        runs[policy] = (losses, start, end)
-    (losses32, start, end32), (losses16, _, end16) = runs.values()
-    difference = _norm([b - a for a, b in zip(end32, end16, strict=True)])
-    relative = difference / _norm(end32)
-    finite = bool(np.all(np.isfinite(losses16)))
-    return {
-        "losses_float32": losses32,
-        "losses_mixed_float16": losses16,
-        "weights_relative_diff": relative,
-        # For scale: what the float32 steps changed, against the weights.
-        "update_relative_to_weights": (
-            _norm([b - a for a, b in zip(start, end32, strict=True)]) / _norm(end32)
-        ),
-        "passed": finite and relative <= setup.config["mixed_max_relative_diff"],
-    }
-
-
-def check_xla(setup):
-    runs = {}
-    for name, options in (
-        ("xla", {"jit_compile": True}),
-        ("eager", {"run_eagerly": True}),
-    ):
-        distiller = setup.distiller(**options)
-        runs[name] = (setup.step(distiller), distiller.student.get_weights())
-        if name == "xla":
-            jit = bool(distiller.jit_compile)
-            setup.timed["distillation_step_xla"] = distiller
-    losses = _relative_diff(runs["xla"][0], runs["eager"][0])
-    weights = _relative_diff(runs["xla"][1], runs["eager"][1])
-    bound = setup.config["xla_max_relative_diff"]
-    return {
-        "jit_compile": jit,
-        "xla": runs["xla"][0],
-        "eager": runs["eager"][0],
-        "losses_relative_diff": losses,
-        "weights_relative_diff": weights,
-        "passed": jit and losses <= bound and weights <= bound,
-    }
-
-
-def check_throughput(setup):
-    import tensorflow as tf
-
-    _, teacher = setup.models()
-    # The mean is fetched, so each call waits for the device to finish.
-    forward = tf.function(
-        lambda x: tf.reduce_mean(teacher(x, training=False)["logits"])
-    )
-    distillers = {
-        "student_step": setup.distiller(teacher=False),
-        "distillation_step": setup.timed.get("distillation_step"),
-        "distillation_step_xla": setup.timed.get("distillation_step_xla"),
-    }
-    calls = {
-        name: (lambda d=distiller: setup.step(d))
-        for name, distiller in distillers.items()
-        if distiller is not None  # its check failed before making it
-    }
-    calls["teacher_forward"] = lambda: float(forward(setup.batch[0]))
-    samples, _ = benchmark.time_calls(
-        calls, setup.config["repeats"], setup.config["warmup"]
-    )
-    batch = setup.config["batch_size"]
-    return {
-        "images_per_s": {n: batch / s["median_s"] for n, s in samples.items()},
-        "median_s": {n: s["median_s"] for n, s in samples.items()},
-        "passed": len(calls) == 4,
-    }
-
-
-CHECKS = {
-    "one_step": check_one_step,
-    "mixed_float16": check_mixed_float16,
-    "xla": check_xla,
-    "throughput": check_throughput,
-}
-
-
 def main(argv):
     del argv
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        # Two logical CPUs for MirroredStrategy; set before TF runs any op.
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2
-        )
-    config = benchmark.load_config(
-        FLAGS.config, FLAGS.set, smoke=FLAGS.smoke or not gpus
-    )
-    device = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
-    print(f"GPUs: {len(gpus)} {device.get('device_name', '(none: CPU version)')}")
-    setup = _Setup(config)
-    checks = {}
-    for name, check in CHECKS.items():
-        start = time.perf_counter()
-        try:
-            result = check(setup)
-        except Exception as error:  # recorded; the other checks still run
-            result = {"passed": False, "error": f"{type(error).__name__}: {error}"}
-        result["seconds"] = time.perf_counter() - start
-        checks[name] = result
-        print(f"{name}: {json.dumps(result)}", flush=True)
-    passed = all(check["passed"] for check in checks.values())
-    print("all checks passed" if passed else "a check FAILED")
-    records.record_json(
-        FLAGS.output_json,
-        {
-            "machine": records.machine(),
-            "gpus": len(gpus),
-            "gpu": device.get("device_name"),
-            "settings": config,
-            "checks": checks,
-            "passed": passed,
-        },
-    )
-    return 0 if passed else 1
+    gpus = gpu_check.use_two_cpus_without_gpu()  # before TF runs any op
+    smoke = FLAGS.smoke or not gpus
+    config = benchmark.load_config(FLAGS.config, FLAGS.set, smoke=smoke)
+    result = gpu_check.run_checks(config)
+    records.record_json(FLAGS.output_json, {"machine": records.machine(), **result})
+    return 0 if result["passed"] else 1
 
 
 if __name__ == "__main__":

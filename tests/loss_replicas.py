@@ -1,7 +1,8 @@
 """Every registered loss's gradients with 1 and with 2 mirrored replicas.
 
-Run as a script (2 logical CPU devices must be made before any TensorFlow op,
-so not inside the pytest process); prints one JSON line
+Run as `python -m tests.loss_replicas` from the repository root (2 logical
+CPU devices must be made before any TensorFlow op, so not inside the pytest
+process); prints one JSON line
 `{name: [max |g_2 - g_1|, max |g_1|]}`, which `test_every_loss.py` checks.
 
 The student's outputs are the standard inputs scaled per channel by two
@@ -14,11 +15,9 @@ image gives the single-device gradients; one that normalises over its batch
 
 import json
 import os
-import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 

@@ -13,11 +13,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_json_script(script, *args, timeout=300):
-    """Runs `tests/<script>` with `args` and returns its last stdout line,
-    parsed as JSON; fails the test with the end of stderr if the script does.
+    """Runs `tests/<script>` as `python -m tests.<name> args` from the
+    repository root (so it imports `tests.*` and this checkout's `keras_pfs`)
+    and returns its last stdout line, parsed as JSON; fails the test with the
+    end of stderr if the script does.
     """
+    module = "tests." + script.removesuffix(".py")
     result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tests", script), *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from keras_pfs.experiments.summary import paired_summary, summary_lines
 from tests.run_script import ROOT
 
 
@@ -42,3 +43,26 @@ def test_summary_keeps_the_gain_per_seed_and_names_the_regime(tmp_path, fraction
     assert summary["paired"]["gain"] == pytest.approx([0.06, -0.01])
     assert summary["paired"]["regime"]["name"] == name
     assert summary["regime"]["labeled_fraction"] == (fraction or 1.0)
+
+
+def test_paired_summary_from_cells_and_its_lines():
+    def cell(miou, fraction=0.25):
+        return {"miou": miou, "config": {"labeled_fraction": fraction}}
+
+    cells = {
+        "student": {0: cell(0.40), 1: cell(0.50), 2: cell(0.9)},
+        "distilled": {0: cell(0.45), 1: cell(0.48), 2: cell(0.1)},
+    }
+    summary = paired_summary(cells, [0, 1])
+    assert "teacher" not in summary  # reused, not trained by the comparison
+    assert summary["distilled"]["miou_seeds"] == [0.45, 0.48]
+    assert summary["paired"]["gain"] == pytest.approx([0.05, -0.02])
+    assert summary["distillation_gain"] == pytest.approx(0.015)
+    assert summary["regime"] == {"name": "label-efficient", "labeled_fraction": 0.25}
+    lines = summary_lines(summary)
+    assert lines[1] == "student        45.00   40.00, 50.00"
+    assert (
+        lines[-2]
+        == "regime: label-efficient, labels on 25% of the students' training images"
+    )
+    assert lines[-1].endswith("+5.00, -2.00; mean +1.50")

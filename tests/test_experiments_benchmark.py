@@ -3,7 +3,9 @@
 import json
 import os
 import pathlib
+import sys
 
+import numpy as np
 import pytest
 
 from keras_pfs.experiments import benchmark, records
@@ -109,3 +111,84 @@ def test_record_json_adds_metadata_and_replaces_atomically(tmp_path):
     assert machine["cpu_count"] == os.cpu_count()
     assert machine["memory_total_gb"] > 0
     assert f"{machine['cpu_count']} cores" in records.describe(machine)
+
+
+def test_make_batch_is_random_from_the_seed_at_the_config_sizes():
+    config = dict(batch_size=2, height=8, width=10, num_classes=5, seed=3)
+    images, labels = benchmark.make_batch(config)
+    assert images.shape == (2, 8, 10, 3) and labels.shape == (2, 8, 10)
+    assert images.dtype.name == "float32" and labels.dtype.name == "int32"
+    assert np.min(images) >= 0 and np.max(images) <= 255
+    assert set(np.unique(labels)) <= set(range(5))
+    again, _ = benchmark.make_batch(config)
+    np.testing.assert_array_equal(images, again)
+
+
+def test_train_step_runs_the_compiled_train_function_on_the_batch():
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    batch = (np.ones((4, 3), "float32"), np.zeros((4, 1), "float32"))
+    step = benchmark.train_step(model, batch)
+    losses = [step()["loss"] for _ in range(3)]
+    assert all(isinstance(loss, float) for loss in losses)
+    assert losses[2] < losses[0]  # the same batch, fitted step by step
+
+
+def test_time_pipeline_counts_images_per_window():
+    drawn = []
+
+    def batches():
+        while True:
+            drawn.append(1)
+            yield np.zeros((2, 4, 4, 3)), None
+
+    figures = benchmark.time_pipeline(
+        batches(), 2, windows=3, window_batches=4, warmup_batches=5
+    )
+    assert len(drawn) == 5 + 3 * 4
+    assert len(figures["window_images_per_s"]) == 3
+    assert len(figures["window_cpu_s_per_image"]) == 3
+    assert figures["images_per_s"] > 0 and figures["cpu_s_per_image"] >= 0
+
+
+def test_memory_figures_of_this_process():
+    rss = benchmark.proc_bytes("/proc/self/status", "VmRSS")
+    assert rss > 0 and benchmark.proc_bytes("/proc/meminfo", "MemTotal") > rss
+    with pytest.raises(KeyError):
+        benchmark.proc_bytes("/proc/self/status", "NoSuchField")
+    baseline, peak_reset = benchmark.memory_baseline()
+    assert baseline > 0 and isinstance(peak_reset, bool)
+
+
+# A child that loads the harness module alone (stdlib only; fast to start).
+_CHILD = "import runpy; harness = runpy.run_path({path!r}); {code}"
+
+
+def _child(code):
+    path = str(ROOT / "keras_pfs" / "experiments" / "benchmark.py")
+    return [sys.executable, "-c", _CHILD.format(path=path, code=code)]
+
+
+def test_run_child_reads_the_report_or_says_why_there_is_none():
+    result = benchmark.run_child(_child("harness['report']({'a': 1})"), 60)
+    assert result["a"] == 1 and result["wall_s"] > 0
+    failed = benchmark.run_child([sys.executable, "-c", "raise SystemExit('no')"], 60)
+    assert failed["status"] == "error: rc=1 no"
+    slow = benchmark.run_child([sys.executable, "-c", "import time; time.sleep(9)"], 1)
+    assert slow == {"status": "timeout after 1 s"}
+    env = benchmark.run_child(
+        _child("import os; harness['report']({'v': os.environ['PFS_TEST']})"),
+        60,
+        env={"PFS_TEST": "x"},
+    )
+    assert env["v"] == "x"
+
+
+def test_watch_memory_ends_a_child_over_its_budget_as_oom():
+    code = "import time; harness['watch_memory']({'row': 1}, 0, 1024); time.sleep(30)"
+    result = benchmark.run_child(_child(code), 60)
+    assert result["row"] == 1
+    assert result["status"].startswith("OOM: over the")
+    assert result["extra_bytes"] > 1024

@@ -249,6 +249,22 @@ def test_bad_arguments_name_the_flag(student, samples):
         )
 
 
+def test_serving_runner_answers_like_the_keras_model_and_scores_miou(student, samples):
+    model, _ = student
+    images, labels = samples
+    traced = export.serving_runner(model, SIZE)
+    report = export.check_parity(
+        export.keras_runner(model),
+        traced,
+        images,
+        labels=labels,
+        num_classes=NUM_CLASSES,
+    )
+    assert report["passed"], report["failures"]
+    miou = export.runner_miou(traced, images, labels, NUM_CLASSES)
+    assert miou == pytest.approx(report["miou_export"])
+
+
 @pytest.mark.slow
 def test_benchmark_deploy_smoke(tmp_path):
     result = subprocess.run(

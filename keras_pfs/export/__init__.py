@@ -22,7 +22,9 @@ from keras_pfs.export.parity import (
     THRESHOLDS,
     check_parity,
     keras_runner,
+    runner_miou,
     saved_model_runner,
+    serving_runner,
     tflite_runner,
 )
 from keras_pfs.export.samples import (
@@ -52,7 +54,9 @@ __all__ = [
     "list_file_samples",
     "report_path",
     "resize_samples",
+    "runner_miou",
     "saved_model_runner",
+    "serving_runner",
     "size_multiple",
     "synthetic_samples",
     "tflite_runner",

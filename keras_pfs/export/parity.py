@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_pfs.export.serving_model import INPUT_NAME
+from keras_pfs.export.serving_model import INPUT_NAME, build_serving_model
 from keras_pfs.metrics import SegmentationIoU
 
 # Thresholds per export format (max |diff| of probabilities, minimum argmax
@@ -77,11 +77,60 @@ def keras_runner(segmenter):
     return run
 
 
+def serving_runner(segmenter, input_size=None):
+    """Like `saved_model_runner` for the Keras model behind its serving
+    wrapper (`build_serving_model`), traced once as `predict` would: the
+    Keras side of a latency comparison with the exported artifacts.
+
+    Args:
+        segmenter: a Keras segmenter (see `build_serving_model`).
+        input_size: `(height, width)` fixed in the signature, or `None`.
+
+    Example:
+
+    >>> from keras_pfs import models
+    >>> run = serving_runner(models.build_segmenter("tiny_mobile", 3), (32, 32))
+    >>> [a.shape for a in run(np.zeros((1, 32, 32, 3), np.uint8))]
+    [(1, 32, 32), (1, 32, 32, 3)]
+    """
+    serving = build_serving_model(segmenter, input_size)
+    call = tf.function(lambda images: serving(images, training=False))
+
+    def run(images):
+        outputs = call(tf.constant(images))
+        return np.asarray(outputs["class_ids"]), np.asarray(outputs["probabilities"])
+
+    return run
+
+
 def _miou(predictions, labels, num_classes, ignore_class):
     metric = SegmentationIoU(num_classes, ignore_class=ignore_class)
     for prediction, label in zip(predictions, labels, strict=True):
         metric.update_state(label[None], prediction[None])
     return float(metric.result())
+
+
+def runner_miou(run, images, labels, num_classes, ignore_class=255):
+    """The mIoU of a runner's probabilities, one image at a time.
+
+    Args:
+        run: a runner (`keras_runner`, `serving_runner`,
+            `saved_model_runner`, `tflite_runner`).
+        images: sequence of uint8 `(H, W, 3)` arrays.
+        labels: int `(H, W)` label maps matching `images`.
+        num_classes: classes K.
+        ignore_class: void label id.
+
+    Returns:
+        The mIoU, a float in 0..1.
+
+    Example:
+
+        miou = runner_miou(tflite_runner("student_int8.tflite"), images,
+                           labels, num_classes=11, ignore_class=11)
+    """
+    predictions = [run(image[None])[1][0] for image in images]
+    return _miou(predictions, labels, num_classes, ignore_class)
 
 
 def check_parity(
