@@ -7,25 +7,16 @@ import tensorflow as tf
 from keras import ops
 
 from keras_pfs import losses as losses_lib
-from keras_pfs.config import DEFAULT_DISTILLATION_LOSSES
+from keras_pfs.config import (
+    DEFAULT_DISTILLATION_LOSSES,
+    DEFAULT_LOSS_WEIGHTS,
+    DISTILL_PIXELS,
+)
 from keras_pfs.losses.cross_entropy import segmentation_cross_entropy, valid_mask
 from keras_pfs.losses.utils import match_grid
 from keras_pfs.metrics import SegmentationIoU
 
-# Loss weights of the paper's method. The paper's values are not available to
-# us; PFS values are mean squared cosine differences (typically 1e-3..1e-1),
-# an order of magnitude below the CE and KL terms at initialisation, hence
-# the larger weight. Both are configurable and are settled by ablation.
-DEFAULT_LOSS_WEIGHTS = {"pfs": 10.0, "imitation": 1.0}
-
 _REQUIRED_OUTPUTS = ("logits", "features")
-
-# Where the distillation terms apply: "all" pixels (void and unlabelled
-# images included: the teacher has a prediction everywhere) or only the
-# "labeled" ones. "all" is the default: with partly labelled data,
-# "labeled" silences the teacher on every unlabelled image (see the
-# README's "Distilling beyond the labels" for the measurements).
-DISTILL_PIXELS = ("all", "labeled")
 
 
 def _output_spec(model, role):
@@ -125,14 +116,17 @@ class Distiller(keras.Model):
         student: the model to train.
         teacher: the trained model to imitate; frozen here. May be `None`
             for supervised training (no distillation losses).
-        distillation_losses: dict `{name: DistillationLoss or registry name}`
-            or a list of registry names; defaults to `{"pfs":
+        distillation_losses: dict `{name: DistillationLoss, registry name
+            or constructor kwargs}` or a list of registry names (see
+            `keras_pfs.losses.from_config`); defaults to
+            `DEFAULT_DISTILLATION_LOSSES` of `keras_pfs.config`, `{"pfs":
             PixelSimilarityLoss(), "imitation": WeightedImitationLoss()}`.
             Empty: plain supervised training. Every loss is called the same
             way, `compute_loss(teacher_outputs, student_outputs, labels,
             mask)`, with float32 outputs and logits at the labels' size.
         loss_weights: dict `{name: weight}` for the distillation terms;
-            missing names take `DEFAULT_LOSS_WEIGHTS` (else 1.0).
+            missing names take `DEFAULT_LOSS_WEIGHTS` of `keras_pfs.config`
+            (else 1.0).
         ce_weight: weight of the cross-entropy on the labels.
         ignore_class: void label id, left out of the cross-entropy and mIoU.
         distill_pixels: where the distillation terms apply: `"all"` (every
@@ -203,8 +197,6 @@ class Distiller(keras.Model):
             # build() (keras-hub's ASPP, MiT blocks).
             teacher.trainable = True
             teacher.trainable = False
-        if not isinstance(distillation_losses, dict):
-            distillation_losses = {name: name for name in distillation_losses}
         self.student = student
         self.teacher = teacher
         self.synchronized_batch_norm = synchronized_batch_norm
@@ -212,9 +204,7 @@ class Distiller(keras.Model):
         self.ignore_class = ignore_class
         self.distill_pixels = distill_pixels
         self.ce_weight = ce_weight
-        self.distillation_losses = {
-            name: losses_lib.get(loss) for name, loss in distillation_losses.items()
-        }
+        self.distillation_losses = losses_lib.from_config(distillation_losses)
         loss_weights = dict(loss_weights or {})
         unknown = sorted(set(loss_weights) - set(self.distillation_losses))
         if unknown:
