@@ -251,9 +251,8 @@ def synthetic_dataset(
         ignore_class=ignore_class,
     )
     check_labels(labels, num_classes, ignore_class, source="synthetic arrays")
-    labeled = None
-    if labeled_fraction < 1.0 or num_unlabeled:
-        labeled = labeled_subset(num_images, labeled_fraction, seed, num_unlabeled)
+    labeled = labeled_subset(num_images, labeled_fraction, seed, num_unlabeled)
+    if num_unlabeled:
         # Entropy no split uses: these images are in no split.
         extra, _ = make_synthetic_arrays(
             num_unlabeled,

@@ -5,7 +5,7 @@ import os
 import tensorflow as tf
 
 from keras_pfs.data.image_files import read_pair
-from keras_pfs.data.list_file import read_pair_list
+from keras_pfs.data.list_file import read_path_list
 from keras_pfs.data.pipeline import labeled_subset, make_pipeline
 
 VOC_CLASS_NAMES = (
@@ -67,7 +67,7 @@ def read_voc_split(root, split="train", label_dir="SegmentationClass"):
             os.path.join(root, label_dir, f"{name}.png"),
         )
 
-    return read_pair_list(split_file, "VOC split file", to_paths)
+    return read_path_list(split_file, "VOC split file", to_paths)
 
 
 def voc_dataset(
@@ -128,7 +128,5 @@ def voc_dataset(
         ignore_class=ignore_class,
         seed=seed,
         shuffle_buffer=len(image_paths),
-        labeled=labeled_subset(len(image_paths), labeled_fraction, seed)
-        if labeled_fraction < 1.0
-        else None,
+        labeled=labeled_subset(len(image_paths), labeled_fraction, seed),
     )
