@@ -37,8 +37,8 @@ class ExperimentConfig:
     """Everything an experiment needs, with defaults for the built-in data.
 
     Args:
-        dataset: `"synthetic"` (built in, no files), `"list_file"`, `"voc"`
-            or `"tfds"`.
+        dataset: a reader of `keras_pfs.data.READERS`: `"synthetic"`
+            (built in, no files), `"list_file"`, `"voc"` or `"tfds"`.
         data_dir: dataset root (list-file folder, VOC root or TFDS data dir).
         tfds_name: TFDS catalogue name when `dataset="tfds"`.
         manual_dir: folder with the TFDS archives, so no download is needed.
@@ -165,30 +165,31 @@ class ExperimentConfig:
         self._check_unlabeled()
 
     def _check_unlabeled(self):
-        if self.labeled_fraction < 1.0 and self.dataset == "tfds":
+        # Imported here: the readers need TensorFlow, loading a config not.
+        from keras_pfs.data import READERS
+
+        reader = READERS[self.dataset]
+        if self.labeled_fraction < 1.0 and reader.no_labeled_fraction:
             raise ValueError(
                 f"Config key labeled_fraction={self.labeled_fraction}: not "
-                "available for dataset 'tfds' (its size is not known up front)."
+                f"available for dataset {self.dataset!r} "
+                f"({reader.no_labeled_fraction})."
             )
         source = self.unlabeled_images
         if source is None:
             return
-        if self.dataset == "synthetic":
-            if _integer(1)(source):
-                raise ValueError(
-                    f"Config key unlabeled_images={source!r}: for dataset "
-                    "'synthetic' it is a count of extra images, an integer >= 1."
-                )
-        elif self.dataset != "list_file":
+        if reader.unlabeled_images is None:
+            takers = " or ".join(
+                repr(name) for name, other in READERS.items() if other.unlabeled_images
+            )
             raise ValueError(
                 f"Config key unlabeled_images: dataset {self.dataset!r} takes no "
-                "unlabelled images; use 'list_file' or 'synthetic' (or "
-                "labeled_fraction)."
+                f"unlabelled images; use {takers} (or labeled_fraction)."
             )
-        elif not isinstance(source, str) or not source:
+        if not reader.accepts_unlabeled(source):
             raise ValueError(
-                f"Config key unlabeled_images={source!r}: expected a folder or a "
-                "list file of image paths."
+                f"Config key unlabeled_images={source!r}: for dataset "
+                f"{self.dataset!r} it is {reader.unlabeled_images}."
             )
 
     def _check_losses(self):
@@ -236,6 +237,13 @@ def _fraction(value):
     if _number(0, strictly=True)(value) or value > 1:
         return "expected a number in (0, 1]"
     return None
+
+
+def _dataset(value):
+    # Imported here: the readers need TensorFlow, loading a config not.
+    from keras_pfs.data import READERS
+
+    return _choice(*READERS)(value)
 
 
 def _choice(*options):
@@ -334,7 +342,7 @@ def _weight_dict(value):
 
 # The type and range of every field, checked when a config is made.
 _CHECKS = {
-    "dataset": _choice("synthetic", "list_file", "voc", "tfds"),
+    "dataset": _dataset,
     "data_dir": _text(optional=True),
     "tfds_name": _text(optional=True),
     "manual_dir": _text(optional=True),
@@ -349,7 +357,7 @@ _CHECKS = {
     "num_val_images": _integer(1),
     "preflight": _flag,
     "labeled_fraction": _fraction,
-    "unlabeled_images": lambda value: None,  # checked with the dataset
+    "unlabeled_images": lambda value: None,  # checked by the dataset's reader
     "crop_size": _size(optional=True),
     "scale_range": _scale_range,
     "flip": _flag,

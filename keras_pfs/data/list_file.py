@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from keras_pfs.data.image_files import read_image, read_pair, require_files
 from keras_pfs.data.pipeline import labeled_subset, make_pipeline
+from keras_pfs.data.reader import Reader
 
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -211,3 +212,31 @@ def list_file_dataset(
         shuffle_buffer=len(image_paths),
         labeled=labeled,
     )
+
+
+class ListFileReader(Reader):
+    """`dataset="list_file"`: `list_file_dataset` over `<data_dir>/<split>.txt`;
+    `unlabeled_images` is a folder or a list file (see `read_image_list`)."""
+
+    unlabeled_images = "a folder or a list file of image paths"
+
+    def accepts_unlabeled(self, value):
+        return isinstance(value, str) and bool(value)
+
+    def read_unlabeled(self, value):
+        return read_image_list(value)
+
+    def list_file(self, data_dir, split):
+        return os.path.join(data_dir, f"{split}.txt")
+
+    def split_files(self, config, split):
+        return read_list_file(self.list_file(config.data_dir, split))
+
+    def dataset(self, config, split, unlabeled, labeled_fraction, **options):
+        return list_file_dataset(
+            self.list_file(config.data_dir, split),
+            num_classes=config.num_classes,
+            labeled_fraction=labeled_fraction,
+            unlabeled_images=unlabeled or (),
+            **options,
+        )

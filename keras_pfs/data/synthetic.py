@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_pfs.data.pipeline import labeled_subset, make_pipeline
+from keras_pfs.data.reader import Reader
 from keras_pfs.data.validation import check_labels
 
 # Class `i + 1` is `SHAPES[i]`; class 0 is the background. Every shape is
@@ -277,3 +278,32 @@ def synthetic_dataset(
         shuffle_buffer=len(images),
         labeled=labeled,
     )
+
+
+class SyntheticReader(Reader):
+    """`dataset="synthetic"`: `synthetic_dataset` with the config's sizes;
+    `unlabeled_images` is a count of extra generated images."""
+
+    needs_data_dir = False
+    fixed_size = True
+    unlabeled_images = "a count of extra images, an integer >= 1"
+
+    def accepts_unlabeled(self, value):
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    def count_unlabeled(self, unlabeled):
+        return unlabeled
+
+    def num_images(self, config, split):
+        return config.num_train_images if split == "train" else config.num_val_images
+
+    def dataset(self, config, split, unlabeled, labeled_fraction, **options):
+        return synthetic_dataset(
+            split,
+            num_images=self.num_images(config, split),
+            image_size=config.image_size,
+            num_classes=config.num_classes,
+            labeled_fraction=labeled_fraction,
+            num_unlabeled=unlabeled or 0,
+            **options,
+        )

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras_pfs.data.image_files import read_pair
 from keras_pfs.data.list_file import read_path_list
 from keras_pfs.data.pipeline import labeled_subset, make_pipeline
+from keras_pfs.data.reader import Reader
 
 VOC_CLASS_NAMES = (
     "background",
@@ -130,3 +131,15 @@ def voc_dataset(
         shuffle_buffer=len(image_paths),
         labeled=labeled_subset(len(image_paths), labeled_fraction, seed),
     )
+
+
+class VocReader(Reader):
+    """`dataset="voc"`: `voc_dataset` of the VOC2012 folder `data_dir`."""
+
+    def split_files(self, config, split):
+        return read_voc_split(config.data_dir, split)
+
+    def dataset(self, config, split, unlabeled, labeled_fraction, **options):
+        return voc_dataset(
+            config.data_dir, split=split, labeled_fraction=labeled_fraction, **options
+        )
