@@ -39,7 +39,7 @@ def main(argv):
     del argv
     import keras
 
-    from keras_pfs import Distiller, losses
+    from keras_pfs import Distiller
     from keras_pfs.config import load_config
     from keras_pfs.metrics import gradient_alignment
     from keras_pfs.models import build_segmenter, load_keras_file
@@ -67,7 +67,7 @@ def main(argv):
     distiller = Distiller(
         student=student,
         teacher=load_keras_file(FLAGS.teacher),
-        distillation_losses={k: losses.get(k, **v) for k, v in terms.items()},
+        distillation_losses=terms,
         loss_weights=weights,
         ignore_class=config.ignore_class,
     )

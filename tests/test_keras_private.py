@@ -89,7 +89,7 @@ PRIVATE_APIS = {
     ),
     "flatten_layers": PrivateApi(
         ("_flatten_layers",),
-        ("distiller.py", "export/any_size.py"),
+        ("distiller/batch_norm.py", "export/any_size.py"),
         "Layer._flatten_layers(include_self=True) yields the layer (unless "
         "include_self=False) and every layer inside it, in nested models and "
         "in layers' own sublayers",

@@ -18,7 +18,7 @@ import sys
 
 from absl import flags
 
-from keras_pfs import export
+from keras_pfs import data, export
 from keras_pfs.cli import command
 from keras_pfs.models import check_segmenter_fits, load_keras_file
 from keras_pfs.run_directory import RunDirectory
@@ -75,7 +75,8 @@ def _model_config():
 
 def _input_size():
     """--input_size, else the size the model was trained on (config.json
-    beside --model: the crop, else the synthetic image size), else None."""
+    beside --model: the crop, else the image size of a fixed-size dataset
+    such as the synthetic one), else None."""
     if FLAGS.input_size:
         try:
             height, width = (int(v) for v in FLAGS.input_size.split(","))
@@ -85,20 +86,25 @@ def _input_size():
             ) from None
         return height, width
     config = _model_config()
-    size = config.get("crop_size") or (
-        config.get("image_size") if config.get("dataset") == "synthetic" else None
-    )
+    size = config.get("crop_size")
+    reader = data.READERS.get(config.get("dataset"))
+    if not size and reader is not None and reader.fixed_size:
+        size = config.get("image_size")
     return tuple(size) if size else None
 
 
 def _parity_data():
     """`(list file, num_classes, ignore_class, where)` for the parity gate:
-    the flags, else the held-out list of the model's own training data."""
+    the flags, else the held-out list file of the model's own training data
+    (when its reader reads list files)."""
     if FLAGS.parity_list:
         return FLAGS.parity_list, FLAGS.num_classes, FLAGS.ignore_class, "--num_classes"
     config = _model_config()
-    if config.get("dataset") == "list_file" and config.get("data_dir"):
-        list_file = os.path.join(config["data_dir"], f"{config['val_split']}.txt")
+    reader = data.READERS.get(config.get("dataset"))
+    list_file = None
+    if reader is not None and config.get("data_dir"):
+        list_file = reader.list_file(config["data_dir"], config["val_split"])
+    if list_file:
         return (
             list_file,
             config["num_classes"],

@@ -3,6 +3,7 @@
 Images are float32 `[B, H, W, 3]` in 0..255 (models normalise inside) and
 labels int32 `[B, H, W]` of class ids, with `ignore_class` marking void pixels.
 Readers validate labels and name the offending file when they are out of range.
+`READERS` maps each `ExperimentConfig.dataset` name to its `Reader`.
 """
 
 from keras_pfs.data.augment import Augmentation
@@ -20,6 +21,8 @@ from keras_pfs.data.palette import (
 )
 from keras_pfs.data.pipeline import labeled_subset, make_pipeline
 from keras_pfs.data.preflight import check_files
+from keras_pfs.data.reader import Reader
+from keras_pfs.data.registry import READERS, get_reader
 from keras_pfs.data.synthetic import (
     SHAPES,
     SPLITS,
@@ -39,16 +42,19 @@ from keras_pfs.data.voc import VOC_CLASS_NAMES, read_voc_split, voc_dataset
 
 __all__ = [
     "CAMVID_PALETTE",
+    "READERS",
     "class_palette",
     "SHAPES",
     "SPLITS",
     "TFDS_SEGMENTATION",
     "VOC_CLASS_NAMES",
     "Augmentation",
+    "Reader",
     "TfdsSegmentation",
     "assert_labels",
     "check_files",
     "check_labels",
+    "get_reader",
     "labeled_subset",
     "list_file_dataset",
     "make_pipeline",

@@ -17,10 +17,10 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IMAGE_SIGNATURES = (_PNG_SIGNATURE, b"\xff\xd8\xff", b"GIF8", b"BM")
 
 
-def require_pair(image_path, label_path, where):
-    """Raises a one-line ValueError naming the first of the two that is
+def require_files(paths, where):
+    """Raises a one-line ValueError naming the first of `paths` that is
     missing; readers check every listed file before streaming any."""
-    for path in (image_path, label_path):
+    for path in paths:
         if not os.path.isfile(path):
             raise ValueError(f"{where}: file {path} does not exist.")
 

@@ -4,15 +4,16 @@ import os
 
 import tensorflow as tf
 
-from keras_pfs.data.image_files import read_image, read_pair, require_pair
+from keras_pfs.data.image_files import read_image, read_pair, require_files
 from keras_pfs.data.pipeline import labeled_subset, make_pipeline
+from keras_pfs.data.reader import Reader
 
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
-def read_pair_list(path, kind, to_paths):
-    """Reads the image and label paths a text file lists, one pair a line,
-    and checks that every listed file exists.
+def read_path_list(path, kind, to_paths):
+    """Reads the paths a text file lists, one record a line, and checks that
+    every listed file exists.
 
     Checking existence up front costs one `stat` per file and turns a missing
     file into an error before training rather than mid-epoch. Blank lines are
@@ -21,11 +22,14 @@ def read_pair_list(path, kind, to_paths):
     Args:
         path: the text file.
         kind: what errors call it, e.g. `"List file"`.
-        to_paths: `(line, where) -> (image_path, label_path)` for a non-blank
-            line; `where` (`"path:line_number"`) names the line in errors.
+        to_paths: `(line, where) -> paths` for a non-blank line, a tuple of
+            the same length on every line: `(image_path, label_path)` for a
+            list file, `(image_path,)` for a list of unlabelled images;
+            `where` (`"path:line_number"`) names the line in errors.
 
     Returns:
-        `(image_paths, label_paths)`.
+        One list per field of the records, e.g. `(image_paths,
+        label_paths)`.
 
     Raises:
         ValueError: if the file or a listed file is missing, or nothing is
@@ -33,19 +37,18 @@ def read_pair_list(path, kind, to_paths):
     """
     if not os.path.isfile(path):
         raise ValueError(f"{kind} {path} does not exist.")
-    image_paths, label_paths = [], []
+    records = []
     with open(path) as lines:
         for number, line in enumerate(lines, start=1):
             if not line.split():
                 continue
             where = f"{path}:{number}"
-            image_path, label_path = to_paths(line, where)
-            require_pair(image_path, label_path, where)
-            image_paths.append(image_path)
-            label_paths.append(label_path)
-    if not image_paths:
+            paths = to_paths(line, where)
+            require_files(paths, where)
+            records.append(paths)
+    if not records:
         raise ValueError(f"{kind} {path} lists no images.")
-    return image_paths, label_paths
+    return tuple(list(field) for field in zip(*records, strict=True))
 
 
 def read_list_file(list_file):
@@ -80,7 +83,7 @@ def read_list_file(list_file):
             )
         return tuple(os.path.join(root, field) for field in fields)
 
-    return read_pair_list(list_file, "List file", to_paths)
+    return read_path_list(list_file, "List file", to_paths)
 
 
 def read_image_list(source):
@@ -115,28 +118,19 @@ def read_image_list(source):
                 f"{'/'.join(_IMAGE_EXTENSIONS)} files."
             )
         return paths
-    if not os.path.isfile(source):
-        raise ValueError(f"Unlabelled-image source {source} does not exist.")
     root = os.path.dirname(os.path.abspath(source))
-    paths = []
-    with open(source) as lines:
-        for number, line in enumerate(lines, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            where = f"{source}:{number}"
-            if len(fields) != 1:
-                raise ValueError(
-                    f"{where}: an unlabelled-image list holds one image path a "
-                    f"line, got {len(fields)} fields ({line.strip()!r}); "
-                    "labelled pairs belong in the training list file."
-                )
-            path = os.path.join(root, fields[0])
-            if not os.path.isfile(path):
-                raise ValueError(f"{where}: file {path} does not exist.")
-            paths.append(path)
-    if not paths:
-        raise ValueError(f"Unlabelled-image list {source} lists no images.")
+
+    def to_paths(line, where):
+        fields = line.split()
+        if len(fields) != 1:
+            raise ValueError(
+                f"{where}: an unlabelled-image list holds one image path a "
+                f"line, got {len(fields)} fields ({line.strip()!r}); "
+                "labelled pairs belong in the training list file."
+            )
+        return (os.path.join(root, fields[0]),)
+
+    (paths,) = read_path_list(source, "Unlabelled-image list", to_paths)
     return paths
 
 
@@ -187,11 +181,9 @@ def list_file_dataset(
     ```
     """
     image_paths, label_paths = read_list_file(list_file)
-    labeled = None
-    if labeled_fraction < 1.0 or unlabeled_images:
-        labeled = labeled_subset(
-            len(image_paths), labeled_fraction, seed, len(unlabeled_images)
-        )
+    labeled = labeled_subset(
+        len(image_paths), labeled_fraction, seed, len(unlabeled_images)
+    )
     # An empty label path marks an image without a label file.
     image_paths = [*image_paths, *unlabeled_images]
     label_paths = [*label_paths, *[""] * len(unlabeled_images)]
@@ -220,3 +212,31 @@ def list_file_dataset(
         shuffle_buffer=len(image_paths),
         labeled=labeled,
     )
+
+
+class ListFileReader(Reader):
+    """`dataset="list_file"`: `list_file_dataset` over `<data_dir>/<split>.txt`;
+    `unlabeled_images` is a folder or a list file (see `read_image_list`)."""
+
+    unlabeled_images = "a folder or a list file of image paths"
+
+    def accepts_unlabeled(self, value):
+        return isinstance(value, str) and bool(value)
+
+    def read_unlabeled(self, value):
+        return read_image_list(value)
+
+    def list_file(self, data_dir, split):
+        return os.path.join(data_dir, f"{split}.txt")
+
+    def split_files(self, config, split):
+        return read_list_file(self.list_file(config.data_dir, split))
+
+    def dataset(self, config, split, unlabeled, labeled_fraction, **options):
+        return list_file_dataset(
+            self.list_file(config.data_dir, split),
+            num_classes=config.num_classes,
+            labeled_fraction=labeled_fraction,
+            unlabeled_images=unlabeled or (),
+            **options,
+        )

@@ -69,7 +69,9 @@ def make_pipeline(
             labels of records marked False become void after `load`, so
             their images still teach through the distillation terms. Labelled
             and unlabelled images share one shuffled stream; a batch holds
-            whatever mix the shuffle gives.
+            whatever mix the shuffle gives. All True is the same as `None`:
+            readers pass their flags whatever the fraction, and the pipeline
+            carries them only when some record is unlabelled.
 
     Returns:
         A prefetched, batched `tf.data.Dataset`.
@@ -82,7 +84,7 @@ def make_pipeline(
     )
     ```
     """
-    if labeled is not None:
+    if labeled is not None and not np.all(labeled):
         # Attached before the shuffle, which then orders the records exactly
         # as without flags: runs with and without hidden labels see the same
         # images in the same batches.

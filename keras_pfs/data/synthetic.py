@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_pfs.data.pipeline import labeled_subset, make_pipeline
+from keras_pfs.data.reader import Reader
 from keras_pfs.data.validation import check_labels
 
 # Class `i + 1` is `SHAPES[i]`; class 0 is the background. Every shape is
@@ -251,9 +252,8 @@ def synthetic_dataset(
         ignore_class=ignore_class,
     )
     check_labels(labels, num_classes, ignore_class, source="synthetic arrays")
-    labeled = None
-    if labeled_fraction < 1.0 or num_unlabeled:
-        labeled = labeled_subset(num_images, labeled_fraction, seed, num_unlabeled)
+    labeled = labeled_subset(num_images, labeled_fraction, seed, num_unlabeled)
+    if num_unlabeled:
         # Entropy no split uses: these images are in no split.
         extra, _ = make_synthetic_arrays(
             num_unlabeled,
@@ -278,3 +278,32 @@ def synthetic_dataset(
         shuffle_buffer=len(images),
         labeled=labeled,
     )
+
+
+class SyntheticReader(Reader):
+    """`dataset="synthetic"`: `synthetic_dataset` with the config's sizes;
+    `unlabeled_images` is a count of extra generated images."""
+
+    needs_data_dir = False
+    fixed_size = True
+    unlabeled_images = "a count of extra images, an integer >= 1"
+
+    def accepts_unlabeled(self, value):
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    def count_unlabeled(self, unlabeled):
+        return unlabeled
+
+    def num_images(self, config, split):
+        return config.num_train_images if split == "train" else config.num_val_images
+
+    def dataset(self, config, split, unlabeled, labeled_fraction, **options):
+        return synthetic_dataset(
+            split,
+            num_images=self.num_images(config, split),
+            image_size=config.image_size,
+            num_classes=config.num_classes,
+            labeled_fraction=labeled_fraction,
+            num_unlabeled=unlabeled or 0,
+            **options,
+        )

@@ -29,6 +29,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from keras_pfs.data.pipeline import make_pipeline
+from keras_pfs.data.reader import Reader
 from keras_pfs.data.validation import assert_labels
 
 
@@ -245,3 +246,22 @@ def tfds_dataset(
         seed=seed,
         shuffle_buffer=256,
     )
+
+
+class TfdsReader(Reader):
+    """`dataset="tfds"`: `tfds_dataset` of the catalogue dataset `tfds_name`,
+    prepared in `data_dir` (TFDS's default without) from `manual_dir`."""
+
+    needs_data_dir = False
+    no_labeled_fraction = "its size is not known up front"
+
+    def dataset(self, config, split, unlabeled, labeled_fraction, **options):
+        # Both are refused by the config for TFDS: always None and 1.
+        del unlabeled, labeled_fraction
+        return tfds_dataset(
+            config.tfds_name,
+            split=split,
+            data_dir=config.data_dir,
+            manual_dir=config.manual_dir,
+            **options,
+        )

@@ -5,8 +5,9 @@ import os
 import tensorflow as tf
 
 from keras_pfs.data.image_files import read_pair
-from keras_pfs.data.list_file import read_pair_list
+from keras_pfs.data.list_file import read_path_list
 from keras_pfs.data.pipeline import labeled_subset, make_pipeline
+from keras_pfs.data.reader import Reader
 
 VOC_CLASS_NAMES = (
     "background",
@@ -67,7 +68,7 @@ def read_voc_split(root, split="train", label_dir="SegmentationClass"):
             os.path.join(root, label_dir, f"{name}.png"),
         )
 
-    return read_pair_list(split_file, "VOC split file", to_paths)
+    return read_path_list(split_file, "VOC split file", to_paths)
 
 
 def voc_dataset(
@@ -128,7 +129,17 @@ def voc_dataset(
         ignore_class=ignore_class,
         seed=seed,
         shuffle_buffer=len(image_paths),
-        labeled=labeled_subset(len(image_paths), labeled_fraction, seed)
-        if labeled_fraction < 1.0
-        else None,
+        labeled=labeled_subset(len(image_paths), labeled_fraction, seed),
     )
+
+
+class VocReader(Reader):
+    """`dataset="voc"`: `voc_dataset` of the VOC2012 folder `data_dir`."""
+
+    def split_files(self, config, split):
+        return read_voc_split(config.data_dir, split)
+
+    def dataset(self, config, split, unlabeled, labeled_fraction, **options):
+        return voc_dataset(
+            config.data_dir, split=split, labeled_fraction=labeled_fraction, **options
+        )

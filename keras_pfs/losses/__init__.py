@@ -66,6 +66,46 @@ def get(name, **kwargs):
     return _REGISTRY[name](**kwargs)
 
 
+def from_config(spec):
+    """Builds the distillation losses a config or a `Distiller` names.
+
+    The one place where `distillation_losses` become loss objects: config
+    validation (which builds them to check their arguments), the training
+    run and the `Distiller` all call it.
+
+    Args:
+        spec: a config's `distillation_losses`, `{name: constructor kwargs}`
+            with registry names as keys; a value may also be a registry name
+            (`{"mine": "pfs"}`: the loss `"pfs"` with its defaults, logged as
+            `"mine"`) or a `DistillationLoss`, kept as is. A list of registry
+            names builds each with its defaults.
+
+    Returns:
+        `{name: DistillationLoss}`, in the order of `spec`.
+
+    Raises:
+        ValueError: `"distillation_losses[<name>]: <problem>"` for an
+            unknown name or arguments its constructor refuses.
+
+    Example:
+
+    >>> sorted(from_config({"pfs": {}, "cwd": {"temperature": 2.0}}))
+    ['cwd', 'pfs']
+    """
+    if not isinstance(spec, dict):
+        spec = {name: name for name in spec}
+    built = {}
+    for name, value in spec.items():
+        try:
+            if isinstance(value, dict):
+                built[name] = get(name, **value)
+            else:
+                built[name] = get(value)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"distillation_losses[{name!r}]: {error}") from None
+    return built
+
+
 __all__ = [
     "ChannelWiseLoss",
     "DistillationLoss",
@@ -77,6 +117,7 @@ __all__ = [
     "SegmentationCrossEntropy",
     "WeightedImitationLoss",
     "channel_wise_loss",
+    "from_config",
     "get",
     "names",
     "intra_class_variation_loss",

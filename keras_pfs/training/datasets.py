@@ -1,84 +1,23 @@
 """The train and held-out `tf.data` pipelines an `ExperimentConfig` names."""
 
-import os
-
 from keras_pfs import data
 
 
-def unlabeled_paths(config):
-    """The paths of the config's unlabelled list-file images (empty without
-    `unlabeled_images`); a relative source is taken from the working
-    directory."""
-    if config.dataset != "list_file" or config.unlabeled_images is None:
-        return []
-    return data.read_image_list(config.unlabeled_images)
-
-
-def _split_reader(config):
-    """`read(split_name, training) -> tf.data.Dataset` for the config."""
-    augment = None
-    if config.crop_size is not None:
-        augment = data.Augmentation(
-            crop_size=config.crop_size,
-            scale_range=config.scale_range,
-            flip=config.flip,
-        )
-
-    def common(training):
-        # Evaluation runs at native size, so real images go one at a time.
-        batch = config.batch_size if training or config.dataset == "synthetic" else 1
-        return {
-            "ignore_class": config.ignore_class,
-            "batch_size": batch,
-            "training": training,
-            "augment": augment,
-            "seed": config.seed,
-        }
-
-    def labels(training):
-        # Hidden labels and unlabelled images are for training only.
-        if not training:
-            return {}
-        return {"labeled_fraction": config.labeled_fraction}
-
-    if config.dataset == "synthetic":
-        sizes = {"train": config.num_train_images, "val": config.num_val_images}
-        return lambda name, training: data.synthetic_dataset(
-            name,
-            num_images=sizes.get(name, config.num_val_images),
-            image_size=config.image_size,
-            num_classes=config.num_classes,
-            num_unlabeled=(config.unlabeled_images or 0) if training else 0,
-            **labels(training),
-            **common(training),
-        )
-    if not config.data_dir and config.dataset in ("list_file", "voc"):
+def _reader(config):
+    """The config's `keras_pfs.data.Reader`, with the keys it requires."""
+    reader = data.get_reader(config.dataset)
+    if reader.needs_data_dir and not config.data_dir:
         raise ValueError(f"Config key data_dir is required for {config.dataset!r}.")
-    if config.dataset == "list_file":
-        unlabeled = unlabeled_paths(config)
-        return lambda name, training: data.list_file_dataset(
-            os.path.join(config.data_dir, f"{name}.txt"),
-            num_classes=config.num_classes,
-            unlabeled_images=unlabeled if training else (),
-            **labels(training),
-            **common(training),
-        )
-    if config.dataset == "voc":
-        return lambda name, training: data.voc_dataset(
-            config.data_dir, split=name, **labels(training), **common(training)
-        )
-    if config.dataset == "tfds":
-        return lambda name, training: data.tfds_dataset(
-            config.tfds_name,
-            split=name,
-            data_dir=config.data_dir,
-            manual_dir=config.manual_dir,
-            **common(training),
-        )
-    raise ValueError(
-        f"Config key dataset={config.dataset!r} is unknown; use 'synthetic', "
-        "'list_file', 'voc' or 'tfds'."
-    )
+    return reader
+
+
+def _unlabeled(reader, config):
+    """The config's unlabelled images as its reader takes them, read and
+    checked here (a relative list is taken from the working directory), or
+    `None` without `unlabeled_images`."""
+    if config.unlabeled_images is None:
+        return None
+    return reader.read_unlabeled(config.unlabeled_images)
 
 
 def build_datasets(config):
@@ -99,16 +38,32 @@ def build_datasets(config):
     >>> config = load_config("configs/synthetic.py")
     >>> train, val = build_datasets(config)  # doctest: +SKIP
     """
-    read = _split_reader(config)
+    reader = _reader(config)
+    unlabeled = _unlabeled(reader, config)
+    augment = None
+    if config.crop_size is not None:
+        augment = data.Augmentation(
+            crop_size=config.crop_size,
+            scale_range=config.scale_range,
+            flip=config.flip,
+        )
+
+    def read(split, training):
+        # Hidden labels and unlabelled images are for training only, and
+        # evaluation runs at native size: real images go one at a time.
+        return reader.dataset(
+            config,
+            split,
+            unlabeled=unlabeled if training else None,
+            labeled_fraction=config.labeled_fraction if training else 1.0,
+            ignore_class=config.ignore_class,
+            batch_size=config.batch_size if training or reader.fixed_size else 1,
+            training=training,
+            augment=augment,
+            seed=config.seed,
+        )
+
     return read(config.train_split, True), read(config.val_split, False)
-
-
-def _split_files(config, split):
-    if config.dataset == "list_file":
-        return data.read_list_file(os.path.join(config.data_dir, f"{split}.txt"))
-    if config.dataset == "voc":
-        return data.read_voc_split(config.data_dir, split)
-    return None
 
 
 def check_splits(config, splits=None):
@@ -126,7 +81,8 @@ def check_splits(config, splits=None):
             splits.
 
     Returns:
-        `{split name: number of images}`; TFDS splits are not counted.
+        `{split name: number of images}`, with `"unlabeled"` images when the
+        training split is checked; TFDS splits are not counted.
 
     Raises:
         ValueError: naming the bad file, or the batch size and the number
@@ -138,17 +94,15 @@ def check_splits(config, splits=None):
     {'train': 367, 'val': 101}
     """
     splits = splits or (config.train_split, config.val_split)
+    reader = _reader(config)
+    unlabeled = _unlabeled(reader, config)
     counts = {}
-    if config.dataset == "synthetic":
-        counts = {
-            config.train_split: config.num_train_images,
-            config.val_split: config.num_val_images,
-        }
-    else:
-        _split_reader(config)  # the config's own checks (e.g. data_dir)
     for split in splits:
-        files = _split_files(config, split)
+        files = reader.split_files(config, split)
         if files is None:
+            count = reader.num_images(config, split)
+            if count is not None:
+                counts[split] = count
             continue
         counts[split] = len(files[0])
         if config.preflight:
@@ -159,8 +113,8 @@ def check_splits(config, splits=None):
                 config.ignore_class,
                 same_size=batched and config.crop_size is None,
             )
-    if config.train_split in splits and config.unlabeled_images is not None:
-        counts["unlabeled"] = len(unlabeled_paths(config)) or config.unlabeled_images
+    if config.train_split in splits and unlabeled is not None:
+        counts["unlabeled"] = reader.count_unlabeled(unlabeled)
     images = counts.get(config.train_split) if config.train_split in splits else None
     if images is not None and images < config.batch_size:
         raise ValueError(

@@ -5,7 +5,7 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_pfs import callbacks, losses
+from keras_pfs import callbacks
 from keras_pfs.atomic import save_model_atomically
 from keras_pfs.distiller import Distiller
 from keras_pfs.distribute import get_strategy, worker_index
@@ -57,10 +57,7 @@ def _build_distiller(config, train_ds, preset, options, teacher_path, schedule_e
     distiller = Distiller(
         student=student,
         teacher=teacher,
-        distillation_losses={
-            name: losses.get(name, **kwargs)
-            for name, kwargs in distillation_losses.items()
-        },
+        distillation_losses=distillation_losses,
         # Weights of losses a supervised run leaves out are not applied
         # (the config checks that every weight names a configured loss).
         loss_weights={

@@ -1,93 +1,15 @@
 """The Distiller: trains a student segmenter from a frozen teacher with fit()."""
 
-import contextlib
-
 import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_pfs import losses as losses_lib
-from keras_pfs.config import DEFAULT_DISTILLATION_LOSSES
+from keras_pfs.config import DISTILL_PIXELS
+from keras_pfs.distiller import batch_norm, checks, saving, tracking
+from keras_pfs.distiller.terms import resolve_terms
 from keras_pfs.losses.cross_entropy import segmentation_cross_entropy, valid_mask
 from keras_pfs.losses.utils import match_grid
 from keras_pfs.metrics import SegmentationIoU
-
-# Loss weights of the paper's method. The paper's values are not available to
-# us; PFS values are mean squared cosine differences (typically 1e-3..1e-1),
-# an order of magnitude below the CE and KL terms at initialisation, hence
-# the larger weight. Both are configurable and are settled by ablation.
-DEFAULT_LOSS_WEIGHTS = {"pfs": 10.0, "imitation": 1.0}
-
-_REQUIRED_OUTPUTS = ("logits", "features")
-
-# Where the distillation terms apply: "all" pixels (void and unlabelled
-# images included: the teacher has a prediction everywhere) or only the
-# "labeled" ones. "all" is the default: with partly labelled data,
-# "labeled" silences the teacher on every unlabelled image (see the
-# README's "Distilling beyond the labels" for the measurements).
-DISTILL_PIXELS = ("all", "labeled")
-
-
-def _output_spec(model, role):
-    """The model's output structure, checked to be the two-output dict."""
-    try:
-        spec = model.output
-    except (AttributeError, ValueError):
-        spec = model.compute_output_spec(keras.KerasTensor((1, 64, 64, 3)))
-    if not isinstance(spec, dict):
-        raise ValueError(
-            f"Distiller: the {role} model {model.name!r} must return a dict with "
-            f"keys {list(_REQUIRED_OUTPUTS)}, got {type(spec).__name__}; "
-            "use keras_pfs.models.wrap_segmenter."
-        )
-    for key in _REQUIRED_OUTPUTS:
-        if key not in spec:
-            raise ValueError(
-                f"Distiller: the {role} model {model.name!r} has no {key!r} output "
-                f"(outputs: {sorted(spec)}); use keras_pfs.models.wrap_segmenter."
-            )
-    return spec
-
-
-def _class_ids(labels, num_classes, ignore_class):
-    """int32 `(B, H, W)` labels; float labels are refused, not truncated
-    (2.7 -> 2); `(B, H, W, 1)` labels (as Keras's sparse losses take them)
-    lose their last axis; values that are neither a class id nor
-    `ignore_class` stop the step with one line naming them."""
-    labels = ops.convert_to_tensor(labels)
-    if labels.shape.rank is None:
-        # fit() retraces with labels of unknown rank once it has seen both
-        # (B, H, W) and (B, H, W, 1) batches.
-        shape = tf.shape(labels)
-        labels = tf.reshape(labels, [shape[0], shape[1], shape[2]])
-    elif len(labels.shape) == 4 and labels.shape[-1] == 1:
-        labels = labels[..., 0]
-    dtype = keras.backend.standardize_dtype(labels.dtype)
-    if "int" not in dtype:
-        raise ValueError(
-            f"Distiller: labels must be integer class ids, got dtype {dtype} "
-            f"(shape {tuple(labels.shape)}); cast them to int32 if they hold "
-            "whole numbers."
-        )
-    labels = ops.cast(labels, "int32")
-    valid = (labels == ignore_class) | ((labels >= 0) & (labels < num_classes))
-    # Without this check the cross-entropy fails with TF's own message and
-    # every label value of the batch; here only the range of the bad ones
-    # is named. XLA drops the assertion (it compiles no Assert op).
-    check = tf.debugging.Assert(
-        tf.reduce_all(valid),
-        [
-            "Distiller: label values",
-            tf.reduce_min(tf.where(valid, tf.int32.max, labels)),
-            "to",
-            tf.reduce_max(tf.where(valid, tf.int32.min, labels)),
-            f"are neither class ids 0..{num_classes - 1} nor "
-            f"ignore_class={ignore_class}; pass the void id of the labels as "
-            "ignore_class.",
-        ],
-    )
-    with tf.control_dependencies([check]):
-        return tf.identity(labels)
 
 
 @keras.saving.register_keras_serializable(package="keras_pfs")
@@ -125,14 +47,17 @@ class Distiller(keras.Model):
         student: the model to train.
         teacher: the trained model to imitate; frozen here. May be `None`
             for supervised training (no distillation losses).
-        distillation_losses: dict `{name: DistillationLoss or registry name}`
-            or a list of registry names; defaults to `{"pfs":
+        distillation_losses: dict `{name: DistillationLoss, registry name
+            or constructor kwargs}` or a list of registry names (see
+            `keras_pfs.losses.from_config`); defaults to
+            `DEFAULT_DISTILLATION_LOSSES` of `keras_pfs.config`, `{"pfs":
             PixelSimilarityLoss(), "imitation": WeightedImitationLoss()}`.
             Empty: plain supervised training. Every loss is called the same
             way, `compute_loss(teacher_outputs, student_outputs, labels,
             mask)`, with float32 outputs and logits at the labels' size.
         loss_weights: dict `{name: weight}` for the distillation terms;
-            missing names take `DEFAULT_LOSS_WEIGHTS` (else 1.0).
+            missing names take `DEFAULT_LOSS_WEIGHTS` of `keras_pfs.config`
+            (else 1.0).
         ce_weight: weight of the cross-entropy on the labels.
         ignore_class: void label id, left out of the cross-entropy and mIoU.
         distill_pixels: where the distillation terms apply: `"all"` (every
@@ -181,30 +106,13 @@ class Distiller(keras.Model):
                 f"Distiller: distill_pixels={distill_pixels!r}; expected one of "
                 f"{', '.join(repr(d) for d in DISTILL_PIXELS)}."
             )
-        student_spec = _output_spec(student, "student")
-        num_classes = student_spec["logits"].shape[-1]
-        if distillation_losses is None:
-            distillation_losses = DEFAULT_DISTILLATION_LOSSES
-        if teacher is None and distillation_losses:
-            raise ValueError(
-                "Distiller: a teacher is required for distillation_losses "
-                f"{sorted(distillation_losses)}; pass {{}} for supervised training."
-            )
+        num_classes = checks.check_segmenters(student, teacher)
         if teacher is not None:
-            teacher_spec = _output_spec(teacher, "teacher")
-            if teacher_spec["logits"].shape[-1] != num_classes:
-                raise ValueError(
-                    f"Distiller: teacher {teacher.name!r} predicts "
-                    f"{teacher_spec['logits'].shape[-1]} classes but student "
-                    f"{student.name!r} predicts {num_classes}; they must agree."
-                )
             # Set twice: a teacher reloaded frozen skips an unchanged value,
             # and would leave trainable the sublayers its layers create in
             # build() (keras-hub's ASPP, MiT blocks).
             teacher.trainable = True
             teacher.trainable = False
-        if not isinstance(distillation_losses, dict):
-            distillation_losses = {name: name for name in distillation_losses}
         self.student = student
         self.teacher = teacher
         self.synchronized_batch_norm = synchronized_batch_norm
@@ -212,24 +120,10 @@ class Distiller(keras.Model):
         self.ignore_class = ignore_class
         self.distill_pixels = distill_pixels
         self.ce_weight = ce_weight
-        self.distillation_losses = {
-            name: losses_lib.get(loss) for name, loss in distillation_losses.items()
-        }
-        loss_weights = dict(loss_weights or {})
-        unknown = sorted(set(loss_weights) - set(self.distillation_losses))
-        if unknown:
-            raise ValueError(
-                f"Distiller: loss_weights names {unknown} that are not in "
-                f"distillation_losses {sorted(self.distillation_losses)}."
-            )
-        self.loss_weights = {
-            name: float(loss_weights.get(name, DEFAULT_LOSS_WEIGHTS.get(name, 1.0)))
-            for name in self.distillation_losses
-        }
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ["loss", "ce", *self.distillation_losses]
-        }
+        self.distillation_losses, self.loss_weights = resolve_terms(
+            distillation_losses, loss_weights, teacher
+        )
+        self.trackers = tracking.loss_trackers(self.distillation_losses)
         self.iou = SegmentationIoU(num_classes, ignore_class=ignore_class)
 
     @property
@@ -336,12 +230,13 @@ class Distiller(keras.Model):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if labels is None:
             labels = ops.full(ops.shape(images)[:3], self.ignore_class, "int32")
-        return images, _class_ids(labels, self.num_classes, self.ignore_class)
+        return images, checks.class_ids(labels, self.num_classes, self.ignore_class)
 
     def _terms(self, images, labels, student_outputs):
         """Per-image loss terms `{name: (B,)}`, the student's logits used for
         mIoU and the teacher's (`None` without distillation losses), both at
-        the labels' size."""
+        the labels' size, and which images hold a labelled pixel (float
+        `(B,)`)."""
         teacher_logits = None
         # Under a mixed precision policy the models compute in float16 or
         # bfloat16; the losses (squared cosine differences, KL, softmax) need
@@ -377,7 +272,7 @@ class Distiller(keras.Model):
         for name in self.distillation_losses:
             total = total + self.loss_weights[name] * terms[name]
         terms["loss"] = total
-        return terms, logits, teacher_logits
+        return terms, logits, teacher_logits, labeled
 
     def loss_terms(self, images, labels, training=False):
         """Per-image loss terms of one batch, as the training step sees them,
@@ -402,46 +297,17 @@ class Distiller(keras.Model):
         """
         images, labels = self._unpack((images, labels))
         student_outputs = self.student(images, training=training)
-        terms, _, teacher_logits = self._terms(images, labels, student_outputs)
+        terms, _, teacher_logits, _ = self._terms(images, labels, student_outputs)
         return terms, teacher_logits
-
-    def _update_metrics(self, terms, labels, logits):
-        # The logged CE is the mean over labelled images only.
-        labeled = ops.max(valid_mask(labels, self.ignore_class), axis=(1, 2))
-        for name, tracker in self.trackers.items():
-            weight = labeled if name == "ce" else None
-            tracker.update_state(terms[name], sample_weight=weight)
-        self.iou.update_state(labels, logits)
-        return {m.name: m.result() for m in self.metrics}
-
-    @contextlib.contextmanager
-    def _batch_norm_synchronized(self):
-        """Sets `synchronized` on the student's BatchNormalization layers
-        while the training step is traced, then puts the user's values back,
-        so that the student saved during or after `fit()` (e.g. by
-        `BestStudentCheckpoint`) keeps the config it was built with."""
-        layers = [
-            layer
-            # Private Keras API (written against Keras 3.15.1): every layer
-            # inside the student, nested ones included.
-            for layer in self.student._flatten_layers(include_self=False)
-            if isinstance(layer, keras.layers.BatchNormalization)
-        ]
-        before = [layer.synchronized for layer in layers]
-        for layer in layers:
-            layer.synchronized = self.synchronized_batch_norm or layer.synchronized
-        try:
-            yield
-        finally:
-            for layer, value in zip(layers, before, strict=True):
-                layer.synchronized = value
 
     def train_step(self, data):
         images, labels = self._unpack(data)
         with tf.GradientTape() as tape:
-            with self._batch_norm_synchronized():
+            # Set only while the step is traced: the student's saved config
+            # keeps its own values.
+            with batch_norm.synchronized(self.student, self.synchronized_batch_norm):
                 student_outputs = self.student(images, training=True)
-            terms, logits, _ = self._terms(images, labels, student_outputs)
+            terms, logits, _, labeled = self._terms(images, labels, student_outputs)
             # Sum over this replica's images / the global batch: gradients are
             # summed over replicas, so this equals the single-device step.
             loss = tf.nn.compute_average_loss(terms["loss"])
@@ -452,24 +318,24 @@ class Distiller(keras.Model):
         variables = self.student.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply(gradients, variables)
-        return self._update_metrics(terms, labels, logits)
+        return tracking.update_metrics(
+            self.trackers, self.iou, terms, labels, logits, labeled
+        )
 
     def test_step(self, data):
         images, labels = self._unpack(data)
         student_outputs = self.student(images, training=False)
-        terms, logits, _ = self._terms(images, labels, student_outputs)
-        return self._update_metrics(terms, labels, logits)
+        terms, logits, _, labeled = self._terms(images, labels, student_outputs)
+        return tracking.update_metrics(
+            self.trackers, self.iou, terms, labels, logits, labeled
+        )
 
     def get_config(self):
         return {
             **super().get_config(),
-            "student": keras.saving.serialize_keras_object(self.student),
-            "teacher": self.teacher
-            and keras.saving.serialize_keras_object(self.teacher),
-            "distillation_losses": {
-                name: keras.saving.serialize_keras_object(loss)
-                for name, loss in self.distillation_losses.items()
-            },
+            **saving.serialize_parts(
+                self.student, self.teacher, self.distillation_losses
+            ),
             "loss_weights": self.loss_weights,
             "ce_weight": self.ce_weight,
             "ignore_class": self.ignore_class,
@@ -479,12 +345,4 @@ class Distiller(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("student", "teacher"):
-            if config[key] is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        config["distillation_losses"] = {
-            name: keras.saving.deserialize_keras_object(loss)
-            for name, loss in config["distillation_losses"].items()
-        }
-        return cls(**config)
+        return cls(**saving.deserialize_parts(config))
