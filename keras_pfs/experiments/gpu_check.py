@@ -85,7 +85,7 @@ class CheckSetup:
         student trained alone), SGD unless `optimizer` is given."""
         import keras
 
-        from keras_pfs import Distiller
+        from keras_pfs.distiller import Distiller
 
         student, teacher_model = self.models()
         if teacher:
