@@ -127,8 +127,9 @@ PACKAGE = pathlib.Path(__file__).parent.parent / "keras_pfs"
 
 # Attribute reads and writes of a private name on anything but `self` or
 # `cls`, imports from a src tree, and class swaps.
+# `os._exit` is public (documented) despite its underscore.
 _PRIVATE_USE = re.compile(
-    r"(?<!self)(?<!cls)\.(_[a-z]\w*)|(keras(?:_hub)?\.src)|(__class__ =)"
+    r"(?<!self)(?<!cls)(?<!os)\.(_[a-z]\w*)|(keras(?:_hub)?\.src)|(__class__ =)"
 )
 
 
