@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 
+import keras
+import numpy as np
 import pytest
 
+import keras_pfs  # noqa: F401 (registers the saved classes)
 from tests.tiny_runs import ROOT
 
 TINY = {
@@ -88,6 +91,34 @@ def test_two_rows_two_seeds_are_paired_resumable_and_tabled(tmp_path):
     }
     assert cells["student", 1]["config"]["seed"] == 1
     assert os.path.isfile(output / "models" / "val" / "teacher.keras")
+
+    # A cell trains what keras-pfs-distill trains from the same config: the
+    # same weights, bit for bit (cells of either runner are comparable).
+    overrides = [f"--set={k}={v!r}" for k, v in TINY.items()]
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_pfs.cli.distill",
+            "--config",
+            os.path.join(ROOT, "configs", "synthetic.py"),
+            *overrides,
+            "--set=seed=1",
+            f"--teacher={output / 'models' / 'val' / 'teacher.keras'}",
+            f"--workdir={tmp_path / 'cli'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    by_cli = keras.saving.load_model(tmp_path / "cli" / "model.keras")
+    by_cell = keras.saving.load_model(
+        output / "work" / "val" / "distilled" / "seed1" / "model.keras"
+    )
+    for a, b in zip(by_cli.get_weights(), by_cell.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
     results = json.loads((output / "results.json").read_text())
     line = results["paired"]["distilled - student"]
