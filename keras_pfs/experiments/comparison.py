@@ -112,22 +112,22 @@ def _unknown(keys, allowed, where):
 
 def _defaults(comparison, path):
     rows = comparison["rows"]
-    distilled = [n for n, r in rows.items() if r.get("distillation_losses")]
-    plain = [n for n in rows if n not in distilled]
+    # A row without distillation_losses keeps the config's recipe.
+    plain = [n for n, r in rows.items() if r.get("distillation_losses", True) == {}]
+    distilled = [n for n in rows if n not in plain]
     comparison.setdefault("name", os.path.splitext(os.path.basename(path))[0])
     comparison.setdefault("set", {})
     comparison.setdefault("seeds", [0])
     comparison.setdefault("folds", {"val": {}})
     comparison.setdefault("baseline", (plain or list(rows))[0])
-    comparison.setdefault("ours", (distilled or list(rows))[-1 if not distilled else 0])
+    comparison.setdefault("ours", (distilled or list(rows)[-1:])[0])
     named = {
         comparison["ours"],
         comparison["baseline"],
         comparison.get("full_label_row"),
     }
     comparison.setdefault("peers", [n for n in rows if n not in named])
-    for key in ("also_paired",):
-        comparison.setdefault(key, [])
+    comparison.setdefault("also_paired", [])
     for key in ("targets", "sweeps", "commit_models"):
         comparison.setdefault(key, {})
     return comparison

@@ -179,24 +179,21 @@ class ComparisonRun:
             `{(fold, name, seed): cell record}` of the cells asked for.
         """
         cells = self.cells(folds, rows, sweep, seeds)
-        todo = [
-            c
-            for c in cells
-            if not os.path.isfile(cell_path(self.output_dir, *c[:2], c[3]))
+        paths = [
+            cell_path(self.output_dir, fold, name, seed)
+            for fold, name, _, seed, _ in cells
         ]
-        self.log(
-            f"{len(cells)} cells, {len(cells) - len(todo)} on file, {len(todo)} to run."
-        )
-        records = {}
-        for fold, name, recipe, seed, config in cells:
-            path = cell_path(self.output_dir, fold, name, seed)
+        todo = sum(not os.path.isfile(path) for path in paths)
+        self.log(f"{len(cells)} cells, {len(cells) - todo} on file, {todo} to run.")
+        records, index = {}, 0
+        for (fold, name, recipe, seed, config), path in zip(cells, paths, strict=True):
             if os.path.isfile(path):
                 with open(path) as f:
                     records[fold, name, seed] = json.load(f)
                 check_same_config(records[fold, name, seed]["config"], config, path)
                 continue
-            index = todo.index((fold, name, recipe, seed, config)) + 1
-            self.log(f"[{index}/{len(todo)}] cell {fold}/{name}/seed{seed}")
+            index += 1
+            self.log(f"[{index}/{todo}] cell {fold}/{name}/seed{seed}")
             records[fold, name, seed] = self.run_cell(fold, name, recipe, seed, config)
         write_tables(self.comparison, self.output_dir)
         return records
