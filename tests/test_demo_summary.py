@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from keras_pfs.experiments.summary import paired_summary, summary_lines
@@ -58,6 +59,9 @@ def test_paired_summary_from_cells_and_its_lines():
     assert summary["distilled"]["miou_seeds"] == [0.45, 0.48]
     assert summary["paired"]["gain"] == pytest.approx([0.05, -0.02])
     assert summary["distillation_gain"] == pytest.approx(0.015)
+    # 95% t-interval of the mean gain, two seeds: t_{0.975, 1} = 12.706.
+    half = 12.706 * np.std([0.05, -0.02], ddof=1) / np.sqrt(2)
+    assert summary["paired"]["ci95"] == pytest.approx([0.015 - half, 0.015 + half])
     assert summary["regime"] == {"name": "label-efficient", "labeled_fraction": 0.25}
     lines = summary_lines(summary)
     assert lines[1] == "student        45.00   40.00, 50.00"
@@ -65,4 +69,8 @@ def test_paired_summary_from_cells_and_its_lines():
         lines[-2]
         == "regime: label-efficient, labels on 25% of the students' training images"
     )
-    assert lines[-1].endswith("+5.00, -2.00; mean +1.50")
+    low, high = 100 * (0.015 - half), 100 * (0.015 + half)
+    assert lines[-1].endswith(f"+5.00, -2.00; mean +1.50 [{low:+.2f}, {high:+.2f}]")
+    one_seed = paired_summary(cells, [0])
+    assert "ci95" not in one_seed["paired"]
+    assert summary_lines(one_seed)[-1].endswith("+5.00; mean +5.00")

@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from keras_pfs.atomic import write_json_atomically
+from keras_pfs.experiments.statistics import paired
 from keras_pfs.experiments.table import load_cells
 
 
@@ -33,7 +34,8 @@ def paired_summary(cells, seeds):
         A dict: `"teacher": {"miou", "model"}` (if trained by this
         comparison); `"student"` and `"distilled"`: `{"miou",
         "miou_seeds"}`; `"regime": {"name", "labeled_fraction"}`;
-        `"paired": {"seeds", "gain", "regime"}`; `"distillation_gain"`, the
+        `"paired": {"seeds", "gain", "regime"}` (and `"ci95"`, the 95%
+        t-interval of the mean gain, from two seeds on); `"distillation_gain"`, the
         mean gain. mIoU as fractions.
 
     Example:
@@ -51,20 +53,20 @@ def paired_summary(cells, seeds):
             "miou": float(np.mean([r["miou"] for r in runs])),
             "miou_seeds": [r["miou"] for r in runs],
         }
-    gain = [
-        d - b
-        for d, b in zip(
-            summary["distilled"]["miou_seeds"],
-            summary["student"]["miou_seeds"],
-            strict=True,
-        )
-    ]
+    # statistics.paired works in mIoU points; the summary keeps fractions.
+    line = paired(
+        {s: cells["distilled"][s] for s in seeds},
+        {s: cells["student"][s] for s in seeds},
+    )
+    gain = [d / 100 for d in line["diff"]]
     fraction = cells["distilled"][seeds[0]]["config"].get("labeled_fraction", 1.0)
     summary["regime"] = {
         "name": "full labels" if fraction == 1.0 else "label-efficient",
         "labeled_fraction": fraction,
     }
     summary["paired"] = {"seeds": seeds, "gain": gain, "regime": summary["regime"]}
+    if "ci95" in line:
+        summary["paired"]["ci95"] = [c / 100 for c in line["ci95"]]
     summary["distillation_gain"] = float(np.mean(gain))
     return summary
 
@@ -113,5 +115,10 @@ def summary_lines(summary):
         "paired gain (distilled - baseline), mIoU points: "
         + ", ".join(f"{100 * g:+.2f}" for g in gain)
         + f"; mean {100 * np.mean(gain):+.2f}"
+        + (
+            " [{:+.2f}, {:+.2f}]".format(*(100 * c for c in summary["paired"]["ci95"]))
+            if "ci95" in summary["paired"]
+            else ""
+        )
     )
     return lines
