@@ -8,6 +8,7 @@ differ from the defaults; the command line overrides single fields with
 import ast
 import dataclasses
 import importlib.util
+import json
 import os
 import traceback
 
@@ -393,13 +394,40 @@ def _check_keys(keys, source):
         )
 
 
-def _parse_override(text):
+def parse_override(text):
+    """Splits a `--set key=value` override into its key and value.
+
+    The one override language of every command: the value is a Python
+    literal (`2`, `[120, 160]`, `{"kd": {}}`, `True`, `None`), else JSON
+    (`true`, `null`, as in comparison and benchmark files), else the bare
+    string (`tiny_mobile`).
+
+    Args:
+        text: `"key=value"`.
+
+    Returns:
+        `(key, value)`.
+
+    Raises:
+        ValueError: one line naming the override, if it has no `=`.
+
+    Example:
+
+    >>> parse_override("crop_size=[120, 160]")
+    ('crop_size', [120, 160])
+    >>> parse_override("mixed_precision=true")
+    ('mixed_precision', True)
+    """
     if "=" not in text:
         raise ValueError(f"--set {text!r}: expected key=value.")
     key, value = text.split("=", 1)
     try:
         return key.strip(), ast.literal_eval(value)
     except (ValueError, SyntaxError):
+        pass
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
         return key.strip(), value  # a bare string such as a preset name
 
 
@@ -461,7 +489,7 @@ def load_config(path=None, overrides=(), values=None):
         merged.update(_read_config_file(path))
     _check_keys(values or {}, "values")
     merged.update(values or {})
-    parsed = dict(_parse_override(text) for text in overrides)
+    parsed = dict(parse_override(text) for text in overrides)
     _check_keys(parsed, "--set")
     merged.update(parsed)
     return ExperimentConfig(**merged)

@@ -1,6 +1,6 @@
 import pytest
 
-from keras_pfs.config import ExperimentConfig, load_config
+from keras_pfs.config import ExperimentConfig, load_config, parse_override
 
 
 def test_defaults_file_and_overrides(tmp_path):
@@ -41,3 +41,29 @@ def test_shipped_configs_load():
     assert paths
     for path in paths:
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("epochs=2", 2),
+        ("crop_size=[120, 160]", [120, 160]),
+        ("distillation_losses={'kd': {}}", {"kd": {}}),
+        ("mixed_precision=True", True),
+        ("mixed_precision=true", True),  # JSON, as in comparison files
+        ("teacher=None", None),
+        ("teacher=null", None),
+        ("student_preset=tiny_mobile", "tiny_mobile"),
+        ("name=b c", "b c"),
+        ("data_dir=a=b", "a=b"),
+    ],
+)
+def test_one_override_language_for_every_command(text, value):
+    key, parsed = parse_override(text)
+    assert (key, parsed) == (text.split("=", 1)[0], value)
+    assert type(parsed) is type(value)
+
+
+def test_an_override_without_a_value_is_named():
+    with pytest.raises(ValueError, match=r"--set 'epochs': expected key=value"):
+        parse_override("epochs")

@@ -25,6 +25,9 @@ def test_load_config_applies_smoke_then_overrides(tmp_path):
     config = benchmark.load_config(str(path), ["repeats=2", "name=b c"], smoke=True)
     assert config == {"sizes": [8], "repeats": 2, "name": "b c"}
     assert benchmark.load_config(str(path), ["sizes=[2, 3]"])["sizes"] == [2, 3]
+    # The commands' one override language: Python literals and JSON alike.
+    for text in ("name=None", "name=null"):
+        assert benchmark.load_config(str(path), [text])["name"] is None
     with pytest.raises(ValueError, match="has no key 'repeat'"):
         benchmark.load_config(str(path), ["repeat=2"])
 

@@ -21,6 +21,8 @@ import subprocess
 import threading
 import time
 
+from keras_pfs.config import parse_override
+
 _COMPARISONS = {"at_least": operator.ge, "at_most": operator.le, "equals": operator.eq}
 RESULT_MARKER = "BENCHMARK_RESULT "
 _OOM_SIGNS = ("ResourceExhausted", "MemoryError", "bad_alloc", "OOM when allocating")
@@ -32,8 +34,8 @@ def load_config(path, overrides=(), smoke=False):
 
     Args:
         path: the JSON file, an object.
-        overrides: `"key=value"` strings set last; values are JSON (a bare
-            word is a string).
+        overrides: `"key=value"` strings set last, parsed as every
+            command's `--set` (`keras_pfs.config.parse_override`).
         smoke: apply the config's `"smoke"` object (tiny sizes for tests).
 
     Returns:
@@ -45,13 +47,10 @@ def load_config(path, overrides=(), smoke=False):
     if smoke:
         config.update(smoke_settings)
     for text in overrides:
-        key, _, value = text.partition("=")
+        key, value = parse_override(text)
         if key not in config:
             raise ValueError(f"--set {text!r}: {path} has no key {key!r}.")
-        try:
-            config[key] = json.loads(value)
-        except json.JSONDecodeError:
-            config[key] = value
+        config[key] = value
     return config
 
 
