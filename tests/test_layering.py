@@ -1,4 +1,4 @@
-"""The package's layering (ARCHITECTURE.md): nothing reaches up.
+"""The package's layering (keras_pfs/ARCHITECTURE.md): nothing reaches up.
 
 Each part of `keras_pfs` may import only the parts of the layers before it
 (or its own); the test reads every module's imports, so a new upward import
@@ -57,7 +57,9 @@ def _modules():
 
 def test_every_part_has_a_layer():
     parts = {_part(module) for module, _ in _modules()} - {None, "__init__"}
-    assert parts == set(_RANK), "add the new part to LAYERS (and ARCHITECTURE.md)"
+    assert parts == set(_RANK), (
+        "add the new part to LAYERS (and keras_pfs/ARCHITECTURE.md)"
+    )
 
 
 def test_nothing_reaches_up():
