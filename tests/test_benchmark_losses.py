@@ -2,8 +2,8 @@
 
 import json
 import pathlib
-import subprocess
-import sys
+
+from tests.run_script import run_python
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "benchmark_losses.py"
 
@@ -11,18 +11,12 @@ SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "benchmark_lo
 def test_smoke_run_reports_both_methods_and_agreeing_values(tmp_path):
     output = tmp_path / "losses.json"
     markdown = tmp_path / "losses.md"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--smoke",
-            f"--output_json={output}",
-            f"--output_md={markdown}",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_python(
+        str(SCRIPT),
+        "--smoke",
+        f"--output_json={output}",
+        f"--output_md={markdown}",
         timeout=300,
-        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(output.read_text())

@@ -3,24 +3,18 @@
 import json
 import math
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.run_script import run_python
+
 SCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "scripts"
 
 
 def _run(script, *args):
-    done = subprocess.run(
-        [sys.executable, str(SCRIPTS / script), "--smoke", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_python(str(SCRIPTS / script), "--smoke", *args, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

@@ -4,14 +4,13 @@ traceback, and every file that was there before left byte-identical."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_pfs import models
+from tests.run_script import run_python
 from tests.tiny_runs import fake_finished_run, snapshot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,13 +28,7 @@ TINY = [
 
 
 def run_cli(module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", f"keras_pfs.cli.{module}", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    return run_python("-m", f"keras_pfs.cli.{module}", *args)
 
 
 def read_json(path):

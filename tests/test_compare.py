@@ -3,15 +3,13 @@ the table against the cells, a bad row refused before anything runs."""
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 
 import keras_pfs  # noqa: F401 (registers the saved classes)
-from tests.tiny_runs import ROOT
+from tests.run_script import ROOT, run_python
 
 TINY = {
     "num_train_images": 16,
@@ -43,13 +41,7 @@ def _comparison(path, rows=None):
 
 
 def _compare(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "keras_pfs.cli.compare", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-    )
+    return run_python("-m", "keras_pfs.cli.compare", *args, timeout=900)
 
 
 def test_help_names_the_comparison_flags():
@@ -95,22 +87,15 @@ def test_two_rows_two_seeds_are_paired_resumable_and_tabled(tmp_path):
     # A cell trains what keras-pfs-distill trains from the same config: the
     # same weights, bit for bit (cells of either runner are comparable).
     overrides = [f"--set={k}={v!r}" for k, v in TINY.items()]
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_pfs.cli.distill",
-            "--config",
-            os.path.join(ROOT, "configs", "synthetic.py"),
-            *overrides,
-            "--set=seed=1",
-            f"--teacher={output / 'models' / 'val' / 'teacher.keras'}",
-            f"--workdir={tmp_path / 'cli'}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
+    cli = run_python(
+        "-m",
+        "keras_pfs.cli.distill",
+        "--config",
+        os.path.join(ROOT, "configs", "synthetic.py"),
+        *overrides,
+        "--set=seed=1",
+        f"--teacher={output / 'models' / 'val' / 'teacher.keras'}",
+        f"--workdir={tmp_path / 'cli'}",
     )
     assert cli.returncode == 0, cli.stderr[-3000:]
     by_cli = keras.saving.load_model(tmp_path / "cli" / "model.keras")

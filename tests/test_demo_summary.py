@@ -2,14 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from keras_pfs.experiments.summary import paired_summary, summary_lines
-from tests.run_script import ROOT
+from tests.run_script import ROOT, run_python
 
 
 def fake_cell(output, row, seed, miou, labeled_fraction=None):
@@ -31,11 +29,8 @@ def test_summary_keeps_the_gain_per_seed_and_names_the_regime(tmp_path, fraction
         fake_cell(output, "student", seed, base, fraction)
         fake_cell(output, "distilled", seed, distilled, fraction)
     script = os.path.join(ROOT, "scripts", "demo_summary.py")
-    subprocess.run(
-        [sys.executable, script, output, "0,1"],
-        check=True,
-        capture_output=True,
-    )
+    done = run_python(script, output, "0,1", timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
     with open(os.path.join(output, "summary.json")) as f:
         summary = json.load(f)
     assert summary["teacher"]["miou"] == 0.5

@@ -4,8 +4,6 @@ export is refused with the previous one kept, the SavedModel takes any size."""
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -14,6 +12,7 @@ import tensorflow as tf
 
 import keras_pfs
 from keras_pfs import data, export, models
+from tests.run_script import run_python
 from tests.tiny_runs import snapshot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -138,13 +137,7 @@ def run_export_cli(*args, prelude=""):
         f"import sys\n{prelude}\nfrom keras_pfs.cli import export\n"
         f"sys.argv = ['keras-pfs-export', *{list(args)!r}]\nexport.run()\n"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    return run_python("-c", code)
 
 
 @pytest.mark.slow
@@ -267,17 +260,10 @@ def test_serving_runner_answers_like_the_keras_model_and_scores_miou(student, sa
 
 @pytest.mark.slow
 def test_benchmark_deploy_smoke(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "scripts", "benchmark_deploy.py"),
-            "--smoke",
-            f"--output_dir={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
+    result = run_python(
+        os.path.join(ROOT, "scripts", "benchmark_deploy.py"),
+        "--smoke",
+        f"--output_dir={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     with open(tmp_path / "results.json") as f:

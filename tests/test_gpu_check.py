@@ -2,14 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from keras_pfs.experiments import benchmark, gpu_check
-from tests.run_script import ROOT
+from tests.run_script import ROOT, run_python
 
 
 def test_relative_diff_of_logs_and_of_weights():
@@ -40,14 +38,7 @@ def test_run_checks_records_a_failing_check_and_runs_the_others():
 @pytest.mark.slow
 def test_gpu_check_runs_every_check_on_the_cpu(tmp_path):
     output = tmp_path / "gpu_check.json"
-    done = subprocess.run(
-        [sys.executable, "scripts/gpu_check.py", f"--output_json={output}"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-        check=False,
-    )
+    done = run_python("scripts/gpu_check.py", f"--output_json={output}")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(output.read_text())
     checks = result["checks"]
