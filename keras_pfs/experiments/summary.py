@@ -43,6 +43,7 @@ def paired_summary(cells, seeds):
         summary = paired_summary(load_cells("runs/demo", "val"), [0, 1])
         summary["paired"]["gain"]  # distilled - baseline, per seed
     """
+    seeds = sorted(seeds)  # the order statistics.paired gives its gains in
     summary = {}
     if "teacher" in cells:  # trained by this comparison, not reused
         teacher = cells["teacher"][0]
@@ -67,7 +68,7 @@ def paired_summary(cells, seeds):
     summary["paired"] = {"seeds": seeds, "gain": gain, "regime": summary["regime"]}
     if "ci95" in line:
         summary["paired"]["ci95"] = [c / 100 for c in line["ci95"]]
-    summary["distillation_gain"] = float(np.mean(gain))
+    summary["distillation_gain"] = line["mean"] / 100
     return summary
 
 
@@ -98,6 +99,7 @@ def summary_lines(summary):
         print("\\n".join(summary_lines(summary)))
     """
     seeds, gain = summary["paired"]["seeds"], summary["paired"]["gain"]
+    interval = summary["paired"].get("ci95")
     lines = [f"{'model':<12}{'mIoU':>8}   per seed {seeds}"]
     for row in ("teacher", "student", "distilled"):
         if row in summary:
@@ -114,11 +116,7 @@ def summary_lines(summary):
     lines.append(
         "paired gain (distilled - baseline), mIoU points: "
         + ", ".join(f"{100 * g:+.2f}" for g in gain)
-        + f"; mean {100 * np.mean(gain):+.2f}"
-        + (
-            " [{:+.2f}, {:+.2f}]".format(*(100 * c for c in summary["paired"]["ci95"]))
-            if "ci95" in summary["paired"]
-            else ""
-        )
+        + f"; mean {100 * summary['distillation_gain']:+.2f}"
+        + (f" [{100 * interval[0]:+.2f}, {100 * interval[1]:+.2f}]" if interval else "")
     )
     return lines
